@@ -1,0 +1,153 @@
+"""Parameter updates (SGD, momentum, Adam) done in place, and learning-rate schedules.
+
+L2 weight decay follows Nielsen's book: the cost gains (λ / 2n) Σw², so each
+step adds (λ / n)·w to the weight gradient (biases are not decayed).
+"""
+import math
+
+import numpy as np
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+SCHEDULES = ("constant", "step", "cosine")
+
+
+class _Optimizer:
+    """Updates ``params`` in place from gradient buffers.
+
+    ``step(grads, eta)`` takes the gradients of the batch-mean cost. Optimisers with
+    ``takes_steps`` also offer ``apply(steps, eta)``, which takes -eta x those
+    gradients (what ``Backprop.propagate`` computes with scale -eta/m): that saves
+    a pass over every weight matrix per batch.
+    """
+
+    takes_steps = False
+
+    def __init__(self, weights, biases, l2):
+        self.params = list(weights) + list(biases)
+        self.decayed = [True] * len(weights) + [False] * len(biases)
+        self.l2 = float(l2)
+        self.scratch = [np.empty_like(p) for p in self.params]
+
+    def _gradient(self, index, grad):
+        """Gradient with weight decay added, in a scratch buffer when decay applies."""
+        if self.l2 and self.decayed[index]:
+            out = self.scratch[index]
+            np.multiply(self.params[index], self.l2, out=out)
+            out += grad
+            return out
+        return grad
+
+    def step(self, grads, eta):
+        raise NotImplementedError
+
+
+class SGD(_Optimizer):
+    """w <- w - eta (g + l2 w), computed as w <- (1 - eta l2) w - eta g as in Nielsen's book."""
+
+    takes_steps = True
+
+    def step(self, grads, eta):
+        eta = float(eta)
+        for i, (param, grad) in enumerate(zip(self.params, grads)):
+            out = self.scratch[i]
+            np.multiply(grad, -eta, out=out)
+            self._apply(i, param, out, eta)
+
+    def apply(self, steps, eta):
+        eta = float(eta)
+        for i, (param, step) in enumerate(zip(self.params, steps)):
+            self._apply(i, param, step, eta)
+
+    def _apply(self, i, param, step, eta):
+        if self.l2 and self.decayed[i]:
+            param *= 1.0 - eta * self.l2
+        param += step
+
+
+class Momentum(_Optimizer):
+    """v <- momentum v - eta (g + l2 w); w <- w + v."""
+
+    takes_steps = True
+
+    def __init__(self, weights, biases, l2, momentum=0.9):
+        super().__init__(weights, biases, l2)
+        self.momentum = float(momentum)
+        self.velocity = [np.zeros_like(p) for p in self.params]
+
+    def step(self, grads, eta):
+        eta = float(eta)
+        for i, (param, grad) in enumerate(zip(self.params, grads)):
+            out = self.scratch[i]
+            np.multiply(grad, -eta, out=out)
+            self._apply(i, param, out, eta)
+
+    def apply(self, steps, eta):
+        eta = float(eta)
+        for i, (param, step) in enumerate(zip(self.params, steps)):
+            self._apply(i, param, step, eta)
+
+    def _apply(self, i, param, step, eta):
+        v = self.velocity[i]
+        v *= self.momentum
+        v += step
+        if self.l2 and self.decayed[i]:
+            decay = np.multiply(param, eta * self.l2, out=self.scratch[i])
+            v -= decay
+        param += v
+
+
+class Adam(_Optimizer):
+    def __init__(self, weights, biases, l2, beta1=0.9, beta2=0.999, eps=1e-8):
+        super().__init__(weights, biases, l2)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m = [np.zeros_like(p) for p in self.params]
+        self.v = [np.zeros_like(p) for p in self.params]
+        self.t = 0
+
+    def step(self, grads, eta):
+        eta = float(eta)
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        step_size = eta * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        for i, (param, grad) in enumerate(zip(self.params, grads)):
+            g = self._gradient(i, grad)
+            m, v, tmp = self.m[i], self.v[i], self.scratch[i]
+            m *= b1
+            np.multiply(g, 1.0 - b1, out=tmp)
+            m += tmp
+            v *= b2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1.0 - b2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp += self.eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            param -= tmp
+
+
+def make_optimizer(name, weights, biases, l2=0.0, momentum=0.9):
+    if name == "sgd":
+        return SGD(weights, biases, l2)
+    if name == "momentum":
+        return Momentum(weights, biases, l2, momentum)
+    if name == "adam":
+        return Adam(weights, biases, l2)
+    raise ValueError(f"unknown optimiser {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+
+
+def learning_rate(schedule, eta, epoch, epochs, step_size=10, gamma=0.5):
+    """Learning rate for ``epoch`` (0-based) of a run of ``epochs``.
+
+    "step" multiplies eta by gamma every step_size epochs; "cosine" anneals from
+    eta down to 1% of eta over the run.
+    """
+    if schedule == "constant":
+        return eta
+    if schedule == "step":
+        return eta * gamma ** (epoch // step_size)
+    if schedule == "cosine":
+        floor = 0.01 * eta
+        progress = epoch / max(epochs - 1, 1)
+        return floor + 0.5 * (eta - floor) * (1.0 + math.cos(math.pi * progress))
+    raise ValueError(f"unknown learning-rate schedule {schedule!r}; choose one of: {', '.join(SCHEDULES)}")

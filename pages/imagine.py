@@ -1,0 +1,45 @@
+import numpy as np
+import streamlit as st
+
+from ui.shell import page_frame
+
+page_frame()
+
+from core.imagine import heatmap_image, imagine_all  # noqa: E402
+from ui.session import session  # noqa: E402
+
+METHODS = {"Back-projection (the original's idea)": "backproject",
+           "Optimisation (activation maximisation)": "optimize"}
+MAX_NEURONS_SHOWN = 48
+
+net = session().net
+st.title("What does the network imagine?")
+st.caption("Ask the network: “I trained you to recognise a 3. What do you think a 3 looks like?”")
+
+label = st.radio("Method", list(METHODS), horizontal=True, key="imagine_method")
+method = METHODS[label]
+st.caption("Back-projection pushes each digit's output back through the transposed weights: red pixels "
+           "speak for the digit, blue against it. Optimisation starts from a grey image and changes its "
+           "pixels until the network is sure it sees the digit.")
+
+with st.spinner("Imagining…"):
+    images = imagine_all(net, np.arange(10), method)
+    probabilities = net.predict_proba(images.reshape(10, -1))
+for row in range(2):
+    columns = st.columns(5)
+    for digit, column in zip(range(5 * row, 5 * row + 5), columns):
+        seen = int(np.argmax(probabilities[digit]))
+        column.image(heatmap_image(images[digit], scale=6), caption=f"imagined {digit}", width="stretch")
+        column.markdown(f"network says **{seen}** ({100 * probabilities[digit, seen]:.0f}%)")
+
+st.subheader("What each neuron looks for")
+if len(net.sizes) < 3:
+    st.caption("This network has no hidden layer: below are the output neurons' weights, one per digit.")
+weights = net.weights[0]
+shown = min(len(weights), MAX_NEURONS_SHOWN)
+st.caption(f"The incoming weights of {shown} of the {len(weights)} neurons of the first layer, as 28×28 "
+           "images: red pixels excite the neuron, blue ones inhibit it.")
+columns = st.columns(8)
+for neuron in range(shown):
+    columns[neuron % 8].image(heatmap_image(weights[neuron].reshape(28, 28), scale=4),
+                              caption=f"neuron {neuron + 1}", width="stretch")

@@ -1,0 +1,582 @@
+"""Model files: round trips, atomic saving, and refusal of every kind of bad file."""
+import io
+import json
+import os
+import pathlib
+import pickle
+import zipfile
+import zlib
+
+import numpy as np
+import pytest
+
+from core import ModelFileError, Net, limits
+from core import modelfile
+
+
+def _assert_same_net(loaded, net):
+    assert loaded is not net
+    assert loaded.sizes == net.sizes
+    assert (loaded.hidden, loaded.output, loaded.cost, loaded.init) == (net.hidden, net.output, net.cost, net.init)
+    assert loaded.dtype == net.dtype and loaded.seed == net.seed
+    assert loaded.history == net.history
+    assert loaded.test_accuracy == net.test_accuracy and loaded.created == net.created
+    assert len(loaded.weights) == len(net.weights)
+    for a, b in zip(loaded.weights + loaded.biases, net.weights + net.biases):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert a.tobytes() == b.tobytes()  # bit-identical
+
+
+# ----- round trips ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("sizes", [(12, 3), (12, 5, 3), (12, 6, 5, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_round_trip_through_path_bytes_and_file_object(modelfiles, tmp_path, sizes, dtype):
+    net = modelfiles.tiny_net(sizes, dtype=dtype)
+    assert len(net.history) == 2 and net.history[0]["validation_accuracy"] is not None
+    path = net.save(tmp_path / "net.npz")
+    assert path == tmp_path / "net.npz"
+    _assert_same_net(Net.load(path), net)
+    _assert_same_net(Net.load(str(path)), net)
+    _assert_same_net(Net.from_bytes(net.to_bytes()), net)
+    _assert_same_net(Net.from_bytes(bytearray(net.to_bytes())), net)
+    with open(path, "rb") as handle:
+        _assert_same_net(Net.from_bytes(handle), net)
+    _assert_same_net(Net.from_bytes(io.BytesIO(path.read_bytes())), net)
+
+
+def test_round_trip_of_a_trained_mnist_model(small_trained_net, small_model_path, mnist):
+    loaded = Net.load(small_model_path)
+    _assert_same_net(loaded, small_trained_net)
+    X = mnist[2].X[:200]
+    np.testing.assert_array_equal(loaded.predict_proba(X), small_trained_net.predict_proba(X))
+
+
+def test_class_load_returns_a_new_net_and_instance_load_fills_the_instance(modelfiles, tmp_path):
+    net = modelfiles.tiny_net()
+    path = net.save(tmp_path / "net.npz")
+    loaded = Net.load(path)
+    assert isinstance(loaded, Net) and loaded is not net
+    other = Net([7, 2], hidden="relu")
+    returned = other.load(path)  # the original API: load into an existing network
+    assert returned is other
+    _assert_same_net(other, net)
+
+
+def test_a_loaded_net_can_keep_training(modelfiles):
+    net = modelfiles.tiny_net()
+    loaded = Net.from_bytes(net.to_bytes())
+    assert all(p.flags.writeable for p in loaded.weights + loaded.biases)
+    rng = np.random.default_rng(1)
+    X, y = rng.random((40, 12)), rng.integers(0, 3, 40)
+    result = loaded.fit((X, y), epochs=1, eta=0.5)
+    assert result.status == "completed"
+    assert [e["epoch"] for e in loaded.history] == [1, 2, 3]
+    assert not np.array_equal(loaded.weights[0], net.weights[0])
+
+
+def test_history_without_validation_and_no_test_accuracy_round_trip(tmp_path):
+    net = Net([5, 2], seed=None)
+    rng = np.random.default_rng(0)
+    net.fit((rng.random((10, 5)), rng.integers(0, 2, 10)), epochs=1, eta=1.0)
+    loaded = Net.load(net.save(tmp_path / "n.npz"))
+    assert loaded.history[0]["validation_accuracy"] is None and loaded.test_accuracy is None
+    assert loaded.seed is None
+    _assert_same_net(loaded, net)
+
+
+def test_the_file_is_a_plain_npz(modelfiles):
+    net = modelfiles.tiny_net((12, 5, 3))
+    metadata, arrays = modelfiles.split(net.to_bytes())
+    assert metadata["format"] == "mnist-net" and metadata["format_version"] == 1
+    assert metadata["sizes"] == [12, 5, 3] and metadata["dtype"] == "float32"
+    assert sorted(arrays) == ["b0", "b1", "w0", "w1"]
+    np.testing.assert_array_equal(arrays["w1"], net.weights[1])
+    # and a file written by numpy's own np.savez (Fortran-ordered too) loads
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, metadata=modelfiles.metadata_array(metadata),
+                        w0=np.asfortranarray(arrays["w0"]), w1=arrays["w1"], b0=arrays["b0"], b1=arrays["b1"])
+    loaded = Net.from_bytes(buffer.getvalue())
+    np.testing.assert_array_equal(loaded.weights[0], net.weights[0])
+    assert loaded.weights[0].flags.c_contiguous
+
+
+def test_save_creates_missing_folders(modelfiles, tmp_path):
+    path = modelfiles.tiny_net(epochs=0).save(tmp_path / "a" / "b" / "net.npz")
+    assert path.is_file()
+
+
+# ----- atomic saving -------------------------------------------------------------------------------------------
+def _temp_files(folder):
+    return [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("failing", ["os.replace", "os.fsync"])
+def test_a_failed_save_leaves_the_old_file_intact(modelfiles, tmp_path, monkeypatch, failing):
+    path = tmp_path / "net.npz"
+    old = modelfiles.tiny_net(seed=1)
+    old.save(path)
+    before = path.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, failing.split(".")[1], fail)
+    with pytest.raises(OSError, match="No space left"):
+        modelfiles.tiny_net(seed=2).save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert _temp_files(tmp_path) == []
+    _assert_same_net(Net.load(path), old)
+
+
+def test_a_failed_first_save_leaves_nothing(modelfiles, tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError):
+        modelfiles.tiny_net().save(tmp_path / "net.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_overwrite_false_refuses_an_existing_file(modelfiles, tmp_path):
+    path = tmp_path / "net.npz"
+    first = modelfiles.tiny_net(seed=1)
+    first.save(path, overwrite=False)  # a new name is fine
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError):
+        modelfiles.tiny_net(seed=2).save(path, overwrite=False)
+    assert path.read_bytes() == before
+    assert _temp_files(tmp_path) == []
+    modelfiles.tiny_net(seed=2).save(path)  # overwrite=True (the default) replaces it
+    assert path.read_bytes() != before
+
+
+# ----- refusals ----------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def valid(modelfiles):
+    """(net, its bytes, its metadata dict, its arrays) for a [12, 5, 3] float32 network."""
+    net = modelfiles.tiny_net((12, 5, 3))
+    data = net.to_bytes()
+    metadata, arrays = modelfiles.split(data)
+    return net, data, metadata, arrays
+
+
+def _refused(data, match):
+    with pytest.raises(ModelFileError, match=match):
+        Net.from_bytes(data)
+
+
+def test_valid_fixture_loads(valid):
+    Net.from_bytes(valid[1])
+
+
+@pytest.mark.parametrize("data", [b"", b"PK", b"\x00" * 100, b"hello, I am not a model", bytes(range(256)) * 4])
+def test_not_a_zip(data):
+    _refused(data, r"not a model file \(not a valid \.npz archive")
+
+
+def test_random_bytes():
+    rng = np.random.default_rng(0)
+    for size in (1, 22, 100, 5000):
+        _refused(rng.bytes(size), "not a model file")
+
+
+def test_empty_file_on_disk(tmp_path):
+    path = tmp_path / "empty.npz"
+    path.write_bytes(b"")
+    with pytest.raises(ModelFileError, match="not a valid .npz archive"):
+        Net.load(path)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(ModelFileError, match=r"no model file at .*nothing\.npz"):
+        Net.load(tmp_path / "nothing.npz")
+    with pytest.raises(ModelFileError, match="is a folder, not a model file"):
+        Net.load(tmp_path)
+
+
+def test_truncated_files(valid):
+    data = valid[1]
+    for cut in sorted({1, 10, 30, 100, len(data) // 4, len(data) // 2, 3 * len(data) // 4,
+                       len(data) - 30, len(data) - 22, len(data) - 1}):
+        with pytest.raises(ModelFileError):
+            Net.from_bytes(data[:cut])
+
+
+def test_truncated_uncompressed_files(valid, modelfiles):
+    data = modelfiles.rebuild(valid[1], zipfile.ZIP_STORED)
+    Net.from_bytes(data)
+    for cut in range(0, len(data), max(1, len(data) // 40)):
+        with pytest.raises(ModelFileError):
+            Net.from_bytes(data[:cut])
+
+
+def test_truncated_member_data(valid, modelfiles):
+    metadata, arrays = valid[2], valid[3]
+    raw = {"w0.npy": modelfiles.npy_bytes(arrays["w0"])[:-8]}
+    data = modelfiles.build(metadata, {k: v for k, v in arrays.items() if k != "w0"}, raw_members=raw)
+    _refused(data, "array w0 is truncated")
+
+
+def test_missing_metadata(valid, modelfiles):
+    _refused(modelfiles.build(None, valid[3]), r"not a model file \(no metadata entry\)")
+
+
+def test_missing_and_extra_arrays(valid, modelfiles):
+    metadata, arrays = valid[2], valid[3]
+    _refused(modelfiles.build(metadata, {k: v for k, v in arrays.items() if k != "b1"}),
+             r"do not match its metadata \(unexpected: none; missing: \['b1.npy'\]\)")
+    _refused(modelfiles.build(metadata, {**arrays, "w2": arrays["w1"]}),
+             r"do not match its metadata \(unexpected: \['w2.npy'\]; missing: none\)")
+    _refused(modelfiles.build(metadata, arrays, raw_members={"readme.txt": b"hi"}), r"unexpected: \['readme.txt'\]")
+
+
+def test_duplicate_members(valid, modelfiles):
+    members = modelfiles.members_of(valid[1])
+    _refused(modelfiles.pack(members + [members[1]]), "do not match its metadata")
+
+
+@pytest.mark.parametrize("name, shape", [("w0", (5, 11)), ("w0", (4, 12)), ("w0", (12, 5)), ("w1", (3, 5, 1)),
+                                         ("b0", (4,)), ("b1", (3, 1)), ("b1", ())])
+def test_wrong_shapes(valid, modelfiles, name, shape):
+    metadata, arrays = valid[2], dict(valid[3])
+    arrays[name] = np.zeros(shape, np.float32)
+    _refused(modelfiles.build(metadata, arrays), rf"array {name} has shape .*, expected")
+
+
+def test_shapes_that_do_not_chain(valid, modelfiles):
+    # each array is self-consistent for some network, but w1 takes 4 inputs while layer 1 has 5 neurons
+    metadata, arrays = valid[2], dict(valid[3])
+    arrays["w1"] = np.zeros((3, 4), np.float32)
+    _refused(modelfiles.build(metadata, arrays), r"array w1 has shape \(3, 4\), expected \(3, 5\)")
+
+
+def test_metadata_that_lies_about_sizes(valid, modelfiles):
+    metadata, arrays = dict(valid[2]), valid[3]
+    _refused(modelfiles.build({**metadata, "sizes": [12, 6, 3]}, arrays),
+             r"array w0 has shape \(5, 12\), expected \(6, 12\)")
+    _refused(modelfiles.build({**metadata, "sizes": [12, 5, 5, 3]}, arrays), r"missing: \['b2.npy', 'w2.npy'\]")
+    _refused(modelfiles.build({**metadata, "sizes": [12, 3]}, arrays), r"unexpected: \['b1.npy', 'w1.npy'\]")
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.float16, np.float64, np.complex64, np.uint8, ">f4", np.bool_])
+def test_wrong_dtypes(valid, modelfiles, dtype):
+    metadata, arrays = valid[2], dict(valid[3])
+    arrays["w1"] = arrays["w1"].astype(dtype)
+    _refused(modelfiles.build(metadata, arrays), r"array w1 has dtype .*, expected float32")
+
+
+def test_float64_arrays_need_float64_metadata(valid, modelfiles):
+    metadata, arrays = valid[2], valid[3]
+    wide = {k: v.astype(np.float64) for k, v in arrays.items()}
+    _refused(modelfiles.build(metadata, wide), "array w0 has dtype float64, expected float32")
+    loaded = Net.from_bytes(modelfiles.build({**metadata, "dtype": "float64"}, wide))
+    assert loaded.dtype == np.float64
+    np.testing.assert_array_equal(loaded.weights[1], arrays["w1"])
+
+
+def test_structured_dtype(valid, modelfiles):
+    metadata, arrays = valid[2], dict(valid[3])
+    arrays["b0"] = np.zeros(5, dtype=[("a", "<f4")])
+    _refused(modelfiles.build(metadata, arrays), "array b0 has dtype")
+
+
+class _Payload:
+    """Unpickling this writes a marker file: proof that something was unpickled."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return pathlib.Path.write_text, (pathlib.Path(self.marker), "unpickled!")
+
+
+@pytest.fixture
+def no_unpickling(monkeypatch):
+    """Record any call of the pickle loaders (numpy unpickles through them)."""
+    calls = []
+
+    def forbidden(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("something was unpickled")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, forbidden)
+    return calls
+
+
+def test_pickled_object_arrays_are_refused_without_unpickling(valid, modelfiles, tmp_path):
+    metadata, arrays = valid[2], dict(valid[3])
+    marker = tmp_path / "marker.txt"
+    evil = np.empty(1, dtype=object)
+    evil[0] = _Payload(marker)
+    for name, array in (("w0", np.array([[_Payload(marker)] * 12] * 5, dtype=object)), ("b1", evil)):
+        data = modelfiles.build(metadata, {**arrays, name: array}, allow_pickle=True)
+        _refused(data, rf"array {name} has dtype object, expected float32")
+        path = tmp_path / f"evil-{name}.npz"
+        path.write_bytes(data)
+        with pytest.raises(ModelFileError, match="dtype object"):
+            Net.load(path)
+        assert not marker.exists()
+    # the payload is live: numpy with allow_pickle=True does run it
+    with np.load(io.BytesIO(data), allow_pickle=True) as archive:
+        archive["b1"]
+    assert marker.read_text() == "unpickled!"
+
+
+def test_pickled_metadata_is_refused_without_unpickling(valid, modelfiles, tmp_path, no_unpickling):
+    marker = tmp_path / "marker.txt"
+    raw = {"metadata.npy": modelfiles.npy_bytes(np.array([_Payload(marker), valid[2]], dtype=object),
+                                                allow_pickle=True)}
+    _refused(modelfiles.build(None, valid[3], raw_members=raw), r"array metadata has dtype object, expected uint8")
+    assert not marker.exists() and no_unpickling == []
+
+
+def test_nan_and_infinite_weights(valid, modelfiles):
+    metadata, arrays = valid[2], valid[3]
+    for bad in (np.nan, np.inf, -np.inf):
+        for name in ("w0", "b1"):
+            changed = dict(arrays)
+            changed[name] = changed[name].copy()
+            changed[name].flat[-1] = bad
+            _refused(modelfiles.build(metadata, changed), rf"array {name} contains NaN or infinite values")
+
+
+@pytest.mark.parametrize("sizes, match", [
+    ([12, 10**9, 3], r"bad layer sizes in the metadata: layer 1 has 1000000000 neurons, more than the limit"),
+    ([12, 4000, 4000, 3], r"bad layer sizes in the metadata: .*parameters, more than the limit"),
+    ([12, -5, 3], r"bad layer sizes in the metadata: layer 1 size must be at least 1"),
+    ([12, 0, 3], r"bad layer sizes in the metadata: layer 1 size must be at least 1"),
+    ([12, 5.5, 3], r"bad layer sizes in the metadata: layer 1 size must be a whole number"),
+    ([12, "5", 3], r"bad layer sizes in the metadata: layer 1 size must be a whole number"),
+    ([12, True, 3], r"bad layer sizes in the metadata: layer 1 size must be a whole number"),
+    ([12], r"bad layer sizes in the metadata: a network needs at least"),
+    ([12] + [5] * 20 + [3], r"bad layer sizes in the metadata: 20 hidden layers is more than the limit"),
+    ("12,5,3", r"bad layer sizes in the metadata: layer sizes must be a list"),
+    ({"0": 12}, r"bad layer sizes in the metadata: layer sizes must be a list"),
+    (None, r"bad layer sizes in the metadata: layer sizes must be a list"),
+])
+def test_absurd_sizes_in_metadata(valid, modelfiles, sizes, match):
+    _refused(modelfiles.build({**valid[2], "sizes": sizes}, valid[3]), match)
+
+
+def test_absurd_sizes_checked_before_reading_arrays(valid, modelfiles, monkeypatch):
+    read = []
+    original = modelfile._read_npy
+    monkeypatch.setattr(modelfile, "_read_npy", lambda archive, name, *rest: (read.append(name),
+                                                                              original(archive, name, *rest))[1])
+    _refused(modelfiles.build({**valid[2], "sizes": [12, 4096, 4096, 4096, 3]}, valid[3]), "bad layer sizes")
+    assert read == ["metadata"]
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("format", "keras", r"not a model file of this project \(format 'keras'\)"),
+    ("format", None, r"not a model file of this project \(format None\)"),
+    ("format_version", 2, r"unsupported format version 2 \(this app reads 1\)"),
+    ("format_version", "1", r"unsupported format version '1'"),
+    ("format_version", True, r"unsupported format version True"),
+    ("format_version", 1.5, r"unsupported format version 1.5"),
+    ("hidden", "swish", r"bad hidden 'swish' in the metadata"),
+    ("output", ["softmax"], r"bad output \['softmax'\] in the metadata"),
+    ("cost", None, r"bad cost None in the metadata"),
+    ("init", "zeros", r"bad init 'zeros' in the metadata"),
+    ("dtype", "float16", r"bad dtype 'float16' in the metadata"),
+    ("dtype", "object", r"bad dtype 'object' in the metadata"),
+    ("seed", -1, "bad seed in the metadata"),
+    ("seed", 2**64, "bad seed in the metadata"),
+    ("seed", "0", "bad seed in the metadata"),
+    ("seed", 1.5, "bad seed in the metadata"),
+    ("history", {}, "bad training history in the metadata"),
+    ("history", None, "bad training history in the metadata"),
+    ("history", [1, 2], "bad training history entry in the metadata"),
+    ("history", [{"epoch": 1}], "bad training history entry in the metadata"),
+    ("test_accuracy", 1.5, "bad test accuracy in the metadata"),
+    ("test_accuracy", -0.1, "bad test accuracy in the metadata"),
+    ("test_accuracy", "0.9", "bad test accuracy in the metadata"),
+    ("test_accuracy", True, "bad test accuracy in the metadata"),
+    ("created", 12, "bad creation time in the metadata"),
+    ("created", "x" * 1000, "bad creation time in the metadata"),
+])
+def test_bad_metadata_values(valid, modelfiles, key, value, match):
+    _refused(modelfiles.build({**valid[2], key: value}, valid[3]), match)
+
+
+@pytest.mark.parametrize("key, match", [
+    ("format", r"not a model file of this project \(format None\)"),
+    ("format_version", r"unsupported format version None"),
+    ("sizes", "bad layer sizes in the metadata"),
+    ("hidden", "bad hidden None in the metadata"),
+    ("dtype", "bad dtype None in the metadata"),
+    ("history", "bad training history in the metadata"),
+    ("created", "bad creation time in the metadata"),
+])
+def test_missing_metadata_keys(valid, modelfiles, key, match):
+    metadata = {k: v for k, v in valid[2].items() if k != key}
+    _refused(modelfiles.build(metadata, valid[3]), match)
+
+
+@pytest.mark.parametrize("key, value", [("train_accuracy", "high"), ("train_cost", None), ("epoch", True),
+                                        ("seconds", [1]), ("eta", {"a": 1})])
+def test_bad_history_values(valid, modelfiles, key, value):
+    history = [dict(entry) for entry in valid[2]["history"]]
+    history[1][key] = value
+    _refused(modelfiles.build({**valid[2], "history": history}, valid[3]), f"bad {key} in the training history")
+
+
+def test_too_long_history(valid, modelfiles, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_HISTORY_EPOCHS", 1)
+    _refused(valid[1], "bad training history in the metadata")
+
+
+@pytest.mark.parametrize("raw, match", [
+    (b"", "the metadata is not valid JSON"),
+    (b"\xff\xfe\x00{", "the metadata is not valid JSON"),
+    (b"{'format': 'mnist-net'}", "the metadata is not valid JSON"),
+    (b'{"format": "mnist-net", "sizes": [12, 5, 3], "test_accuracy": NaN}', "NaN is not allowed in metadata"),
+    (b'{"format": "mnist-net", "x": Infinity}', "the metadata is not valid JSON"),
+    (b"[" * 100000, "the metadata is not valid JSON"),
+    (b"[1, 2, 3]", "the metadata must be a JSON object"),
+    (b'"a string"', "the metadata must be a JSON object"),
+    (b"null", "the metadata must be a JSON object"),
+    (b"42", "the metadata must be a JSON object"),
+])
+def test_metadata_not_a_json_object(valid, modelfiles, raw, match):
+    _refused(modelfiles.build(raw, valid[3]), match)
+
+
+def test_metadata_with_wrong_array_type(valid, modelfiles):
+    text = json.dumps(valid[2]).encode()
+    as_int16 = np.frombuffer(text + b"\x00" * (len(text) % 2), dtype=np.int16)
+    raw = {"metadata.npy": modelfiles.npy_bytes(as_int16)}
+    _refused(modelfiles.build(None, valid[3], raw_members=raw), r"array metadata has dtype int16, expected uint8")
+    raw = {"metadata.npy": modelfiles.npy_bytes(np.frombuffer(text, np.uint8).reshape(1, -1))}
+    _refused(modelfiles.build(None, valid[3], raw_members=raw), r"array metadata must be one-dimensional")
+
+
+def test_bad_npy_headers(valid, modelfiles):
+    metadata, arrays = valid[2], valid[3]
+    others = {k: v for k, v in arrays.items() if k != "w0"}
+    good = modelfiles.npy_bytes(arrays["w0"])
+    for raw, match in [
+        (b"not an npy file at all", "array w0 cannot be read"),
+        (good[:6] + b"\x07\x00" + good[8:], r"array w0 (cannot be read|has an unknown .npy version)"),
+        (good.replace(b"'descr': '<f4'", b"'descr': '|O8'"), r"array w0 has dtype object"),
+        (good.replace(b"(5, 12)", b"(5, -12)"), r"array w0 has shape \(5, -12\), expected \(5, 12\)"),
+        (good.replace(b"'fortran_order': False", b"'fortran_order': 2    "), "array w0 cannot be read"),
+        (good.replace(b"'descr'", b"'dtype'"), "array w0 cannot be read"),
+        (good.replace(b"{'descr'", b"__import__('os').system('true') or {'descr'"), "array w0 cannot be read"),
+    ]:
+        _refused(modelfiles.build(metadata, others, raw_members={"w0.npy": raw}), match)
+
+
+# ----- size limits and zip bombs ----------------------------------------------------------------------------------
+def test_files_over_the_size_limit_are_refused_before_reading(valid, tmp_path, monkeypatch):
+    data = valid[1]
+    path = tmp_path / "net.npz"
+    path.write_bytes(data)
+    monkeypatch.setattr(limits, "MAX_MODEL_FILE_BYTES", len(data) - 1)
+    for source in (path, data, io.BytesIO(data)):
+        with pytest.raises(ModelFileError, match=r"the file is .* MB, more than the .* MB a model may have"):
+            Net.from_bytes(source) if not isinstance(source, pathlib.Path) else Net.load(source)
+    monkeypatch.setattr(limits, "MAX_MODEL_FILE_BYTES", len(data))
+    Net.load(path)
+
+
+class _DecompressionMeter:
+    """Counts every byte zipfile decompresses (wraps zlib.decompressobj)."""
+
+    def __init__(self, monkeypatch):
+        self.total = 0
+        real = zlib.decompressobj
+        meter = self
+
+        class Counting:
+            def __init__(self, *args, **kwargs):
+                self._inner = real(*args, **kwargs)
+
+            def decompress(self, data, max_length=0):
+                out = self._inner.decompress(data, max_length)
+                meter.total += len(out)
+                return out
+
+            def __getattr__(self, name):
+                return getattr(self._inner, name)
+
+        monkeypatch.setattr(zlib, "decompressobj", Counting)
+
+
+def _bomb_file(valid, modelfiles, name, payload, claimed_size, crc=0, metadata=None):
+    """A model file whose member ``name`` holds ``payload`` (raw deflate) and claims ``claimed_size``."""
+    metadata = valid[2] if metadata is None else metadata
+    members = []
+    for member_name, content in modelfiles.members_of(modelfiles.build(metadata, valid[3])):
+        if member_name == name + ".npy":
+            members.append({"name": member_name, "payload": payload, "method": zipfile.ZIP_DEFLATED,
+                            "crc": crc, "file_size": claimed_size})
+        else:
+            members.append({"name": member_name, "payload": modelfiles.deflate(content),
+                            "method": zipfile.ZIP_DEFLATED, "crc": zlib.crc32(content), "file_size": len(content)})
+    return modelfiles.raw_zip(members)
+
+
+BOMB_MB = 400
+
+
+def _check_is_a_bomb(payload):
+    """The stream really inflates to far more than 10 MB (checked without inflating it all)."""
+    inflater = zlib.decompressobj(-15)
+    assert len(inflater.decompress(payload, 10 << 20)) == 10 << 20 and not inflater.eof
+
+
+def test_honest_files_built_by_hand_load(valid, modelfiles):
+    good = modelfiles.npy_bytes(valid[3]["w0"])
+    data = _bomb_file(valid, modelfiles, "w0", modelfiles.deflate(good), len(good), zlib.crc32(good))
+    Net.from_bytes(data)  # the hand-made zip writer itself is sound
+
+
+@pytest.mark.parametrize("member", ["w0", "metadata"])
+def test_zip_bomb_claiming_a_small_size_is_refused_without_inflating_it(valid, modelfiles, monkeypatch, member):
+    payload = modelfiles.deflate_bomb(b"", BOMB_MB)  # nothing but zeros: not even a .npy header
+    _check_is_a_bomb(payload)
+    data = _bomb_file(valid, modelfiles, member, payload, claimed_size=1000)
+    meter = _DecompressionMeter(monkeypatch)
+    _refused(data, rf"array {member} cannot be read")
+    assert meter.total < 1 << 20
+
+
+def test_zip_bomb_behind_a_valid_npy_prefix_is_not_inflated(valid, modelfiles, monkeypatch):
+    good = modelfiles.npy_bytes(valid[3]["w0"])
+    payload = modelfiles.deflate_bomb(good, BOMB_MB)
+    _check_is_a_bomb(payload)
+    meter = _DecompressionMeter(monkeypatch)
+    # claims exactly the .npy's size, with a CRC for something else: refused, having read only the claimed bytes
+    _refused(_bomb_file(valid, modelfiles, "w0", payload, len(good), crc=12345), "array w0 cannot be read")
+    assert meter.total < 1 << 20
+    # with the CRC of the claimed bytes, the trailing stream is simply never read
+    loaded = Net.from_bytes(_bomb_file(valid, modelfiles, "w0", payload, len(good), crc=zlib.crc32(good)))
+    np.testing.assert_array_equal(loaded.weights[0], valid[3]["w0"])
+    assert len(good) <= meter.total < 2 << 20  # the meter sees what zipfile inflates
+
+
+@pytest.mark.parametrize("member", ["w0", "b1", "metadata"])
+def test_zip_bomb_claiming_a_huge_size_is_refused_before_inflating(valid, modelfiles, monkeypatch, member):
+    payload = modelfiles.deflate_bomb(b"", BOMB_MB)
+    data = _bomb_file(valid, modelfiles, member, payload, claimed_size=BOMB_MB << 20)
+    meter = _DecompressionMeter(monkeypatch)
+    _refused(data, rf"array {member} is larger than expected")
+    assert meter.total < 1 << 20
+
+
+def test_npy_header_claiming_a_huge_metadata_array(valid, modelfiles, monkeypatch):
+    header = modelfiles.npy_bytes(np.zeros(0, np.uint8)).replace(b"(0,)", b"(999999999,)")
+    payload = modelfiles.deflate_bomb(header, BOMB_MB)
+    data = _bomb_file(valid, modelfiles, "metadata", payload, claimed_size=len(header) + 1000)
+    meter = _DecompressionMeter(monkeypatch)
+    _refused(data, "array metadata (is larger than expected|cannot be read)")
+    assert meter.total < 1 << 20
+
+
+def test_many_members_are_refused(valid, modelfiles):
+    members = modelfiles.members_of(valid[1]) + [(f"x{i}.npy", b"") for i in range(2000)]
+    _refused(modelfiles.pack(members, zipfile.ZIP_STORED), "do not match its metadata")

@@ -1,0 +1,1 @@
+"""Helpers for the dashboard pages: state, training jobs, model files, charts, widgets."""

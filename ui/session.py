@@ -1,0 +1,75 @@
+"""Per-browser-session state: the current network and what this session has done.
+
+Everything here lives in ``st.session_state``, so two people on one server never
+see each other's network, runs or training.
+"""
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from .resources import default_net
+
+MAX_RUNS_KEPT = 12
+
+
+@dataclass
+class Run:
+    """One network trained in this session (continued runs append to the same history)."""
+
+    label: str
+    settings: str
+    history: list
+
+
+@dataclass
+class SessionData:
+    net: object
+    model_name: str                      # what the sidebar calls the current network
+    job: object = None                   # the latest TrainingJob, if any
+    finished_job_shown: object = None    # the finished job the whole app has rerun for
+    runs: list = field(default_factory=list)
+    drawing: dict = None                 # canvas json, kept across page switches
+    canvas_version: int = 0              # bumped by "Clear" to remount the canvas
+    notice: tuple = None                 # (kind, text) to show once after a rerun
+
+    def use_network(self, net, name):
+        """Make ``net`` the current network (the training job, if any, keeps running on its own)."""
+        self.net, self.model_name = net, name
+
+    def add_run(self, run):
+        self.runs.append(run)
+        del self.runs[:-MAX_RUNS_KEPT]
+
+    @property
+    def training(self):
+        return self.job is not None and self.job.active
+
+    def mark_finished_job_shown(self):
+        """Called on every full run: a finished job is then visible everywhere on the page."""
+        if self.job is not None and not self.job.active:
+            self.finished_job_shown = self.job
+
+    def rerun_if_job_finished(self):
+        """From a polling fragment: rerun the whole app once when the job ends (sidebar, buttons)."""
+        if self.job is not None and not self.job.active and self.finished_job_shown is not self.job:
+            st.rerun(scope="app")
+
+
+def session():
+    """This browser session's data, created with the default model on first use."""
+    if "app" not in st.session_state:
+        st.session_state["app"] = SessionData(net=default_net(), model_name="default (pre-trained)")
+    return st.session_state["app"]
+
+
+def flash(kind, text):
+    """Show a message on the next run of the page (survives st.rerun)."""
+    session().notice = (kind, text)
+
+
+def show_flash():
+    data = session()
+    if data.notice:
+        kind, text = data.notice
+        getattr(st, kind)(text)
+        data.notice = None

@@ -1,0 +1,123 @@
+"""The sidebar on every page: the current network at a glance, and save / load controls."""
+import re
+
+import streamlit as st
+
+from core import ModelFileError, Net
+
+from . import model_store
+from .resources import default_net
+from .session import flash, session, show_flash
+
+
+def describe(net):
+    """'784 → 30 → 10' and a one-line summary of the network's settings."""
+    arrows = " → ".join(str(s) for s in net.sizes)
+    return arrows, f"{net.hidden} hidden, {net.output} output, {net.cost.replace('_', '-')} cost"
+
+
+def accuracy_text(net):
+    return "not measured yet" if net.test_accuracy is None else f"{100 * net.test_accuracy:.2f}%"
+
+
+def render_sidebar():
+    data = session()
+    with st.sidebar:
+        _current_model(data)
+        show_flash()
+        with st.expander("Save this network", icon=":material/save:"):
+            _save_controls(data)
+        with st.expander("Load a network", icon=":material/folder_open:"):
+            _load_controls(data)
+
+
+def _current_model(data):
+    @st.fragment(run_every=1.0 if data.training else None)
+    def current_model():
+        net = data.net
+        arrows, settings = describe(net)
+        st.subheader("Current network")
+        st.caption(data.model_name)
+        st.metric("Test accuracy", accuracy_text(net))
+        st.markdown(f"**{arrows}**  \n{settings}  \n{net.n_parameters:,} parameters · "
+                    f"{len(net.history)} epochs trained")
+        if data.training:
+            snap = data.job.snapshot()
+            where = "waiting for a training slot" if snap.status == "queued" else \
+                f"epoch {max(snap.run_epoch, 1)} of {snap.run_epochs}"
+            st.info(f"Training: {where}", icon=":material/hourglass_top:")
+        data.rerun_if_job_finished()
+
+    current_model()
+
+
+def _default_save_name(data):
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", data.model_name.split(" (")[0]).strip("-.")
+    return "" if name.lower() == model_store.DEFAULT_NAME else name
+
+
+def _save_controls(data):
+    if data.training:
+        st.caption("Saving is possible once training has finished or been stopped.")
+        return
+    name = st.text_input("Name", value=_default_save_name(data), key="save_name",
+                         placeholder="e.g. my-first-net", help="Letters, digits, '-', '_' and '.'")
+    replace = st.checkbox("Replace a saved model of that name", key="save_replace")
+    if st.button("Save to the server", icon=":material/save:", key="save_button"):
+        try:
+            saved = model_store.save_model(data.net, name, overwrite=replace)
+        except model_store.ModelExistsError as error:
+            st.warning(f"{error}. Tick “Replace a saved model of that name” to overwrite it.")
+        except ValueError as error:
+            st.error(str(error))
+        else:
+            data.model_name = saved
+            flash("success", f"Saved as '{saved}'.")
+            st.rerun()
+    net = data.net
+    st.download_button("Download (.npz)", data=lambda: net.to_bytes(),
+                       file_name=f"{_default_save_name(data) or 'network'}.npz",
+                       mime="application/octet-stream", on_click="ignore", icon=":material/download:",
+                       key="download_button")
+
+
+def _load_controls(data):
+    if data.training:
+        st.caption("Loading another network is possible once training has finished or been stopped.")
+        return
+    names = model_store.saved_models()
+    choice = st.selectbox("Saved on the server", names, key="load_choice") if names else None
+    columns = st.columns(2)
+    if columns[0].button("Load", disabled=choice is None, key="load_button"):
+        _load_saved(data, choice)
+    if columns[1].button("Default", help="Go back to the pre-trained network", key="default_button"):
+        data.use_network(default_net(), "default (pre-trained)")
+        flash("success", "Back to the pre-trained default network.")
+        st.rerun()
+    st.file_uploader("Or upload a .npz model file", type=["npz"], key="model_upload",
+                     on_change=_load_upload)
+
+
+def _load_saved(data, name):
+    try:
+        net = model_store.load_model(name)
+    except (ModelFileError, ValueError) as error:
+        st.error(f"Could not load '{name}': {error}")
+        return
+    data.use_network(net, name)
+    flash("success", f"Loaded '{name}'.")
+    st.rerun()
+
+
+def _load_upload():
+    """on_change of the uploader: runs once per new file, before the page."""
+    upload = st.session_state.get("model_upload")
+    if upload is None:
+        return
+    try:
+        net = Net.from_bytes(upload.getvalue())
+    except ModelFileError as error:
+        flash("error", f"'{upload.name}' was not loaded: {error}. The current network is unchanged.")
+        return
+    session().use_network(net, f"{upload.name} (uploaded)")
+    flash("success", f"Loaded '{upload.name}'.")

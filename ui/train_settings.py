@@ -1,0 +1,60 @@
+"""Build & Train settings: presets, and turning the form's values into a network and a run."""
+from dataclasses import dataclass, field
+
+from core import Net
+
+OUTPUT_COSTS = {
+    "sigmoid + quadratic": ("sigmoid", "quadratic"),
+    "sigmoid + cross-entropy": ("sigmoid", "cross_entropy"),
+    "softmax + cross-entropy": ("softmax", "cross_entropy"),
+}
+
+
+@dataclass
+class TrainSettings:
+    hidden_sizes: list = field(default_factory=lambda: [30])
+    hidden: str = "sigmoid"
+    output_cost: str = "sigmoid + quadratic"
+    init: str = "normal"
+    optimizer: str = "sgd"
+    eta: float = 3.0
+    batch_size: int = 10
+    epochs: int = 5
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    augment: bool = False
+    train_size: int = 10_000
+    seed: int = 0
+
+    @property
+    def sizes(self):
+        return [784, *self.hidden_sizes, 10]
+
+    def build(self):
+        """A new network with these settings (ValueError if they are not allowed)."""
+        output, cost = OUTPUT_COSTS[self.output_cost]
+        return Net(self.sizes, hidden=self.hidden, output=output, cost=cost, init=self.init, seed=self.seed)
+
+    def fit_options(self):
+        """Keyword arguments for Net.fit (progress reported about 50 times an epoch)."""
+        batches = max(1, self.train_size // self.batch_size)
+        return {"epochs": self.epochs, "eta": self.eta, "batch_size": self.batch_size,
+                "optimizer": self.optimizer, "weight_decay": self.weight_decay,
+                "schedule": self.schedule, "augment": self.augment,
+                "progress_every": max(1, batches // 50)}
+
+    def summary(self):
+        arrows = "→".join(str(s) for s in self.sizes)
+        extras = [f"L2 {self.weight_decay:g}"] if self.weight_decay else []
+        extras += ["augmented"] if self.augment else []
+        extras += [self.schedule] if self.schedule != "constant" else []
+        return ", ".join([arrows, self.hidden, self.output_cost, self.optimizer, f"η {self.eta:g}",
+                          f"batch {self.batch_size}", f"{self.train_size:,} examples", *extras])
+
+
+PRESETS = {
+    "Original (sigmoid, quadratic, eta 3.0)": TrainSettings(),
+    "Modern (ReLU, softmax, Adam): ~98% quickly": TrainSettings(
+        hidden_sizes=[256, 128], hidden="relu", output_cost="softmax + cross-entropy", init="he",
+        optimizer="adam", eta=0.001, batch_size=64, epochs=8, schedule="cosine", train_size=50_000),
+}
