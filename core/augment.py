@@ -82,4 +82,5 @@ def _change_thickness(flat, rng, probability):
                 reduce(result, padded[:, dy:dy + SIDE, dx:dx + SIDE], out=result)
         if reduce is np.minimum:
             result = np.maximum(result, images * 0.6)  # keep thin strokes from vanishing
+            result /= np.maximum(result.max(axis=(1, 2), keepdims=True), 1e-6)
         flat[picked] = result.reshape(len(images), -1)

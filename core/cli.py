@@ -26,6 +26,10 @@ class CommandError(Exception):
     """A failure while running a command (exit code 1)."""
 
 
+def _usage_error(command, message):
+    return UsageError(f"{message} (see 'python -m core {command} --help')")
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser that reports errors as one ``error:`` line instead of usage + exit."""
 
@@ -217,21 +221,25 @@ def _train(args):
     from .mnist import load_mnist
     from .network import Net
 
-    train, validation, test = load_mnist()
-    n = len(train.y) if args.train_size is None else args.train_size
-    if n > len(train.y):
-        raise UsageError(f"argument --train-size: there are only {len(train.y):,} training images, got {n:,}")
-    if args.batch_size > n:
-        raise UsageError(f"argument --batch-size: {args.batch_size} is larger than the training set ({n:,} images)")
-    if args.sizes[0] != train.X.shape[1]:
-        raise UsageError(f"argument --sizes: the first layer must have {train.X.shape[1]} inputs (28x28 pixels), "
-                         f"got {args.sizes[0]}")
+    if args.sizes[0] != 784:
+        raise _usage_error("train", f"argument --sizes: the first layer must have 784 inputs (28x28 pixels), "
+                                    f"got {args.sizes[0]}")
     if args.sizes[-1] != 10:
-        raise UsageError(f"argument --sizes: the last layer must have 10 outputs (one per digit), got {args.sizes[-1]}")
+        raise _usage_error("train", f"argument --sizes: the last layer must have 10 outputs (one per digit), "
+                                    f"got {args.sizes[-1]}")
+    if args.train_size is not None and args.batch_size > args.train_size:
+        raise _usage_error("train", f"argument --batch-size: {args.batch_size} is larger than the training set "
+                                    f"({args.train_size:,} images)")
+    train, validation, test = load_mnist()
+    n = min(len(train.y), args.train_size or len(train.y))
+    if args.batch_size > n:
+        raise _usage_error("train", f"argument --batch-size: {args.batch_size} is larger than the training set "
+                                    f"({n:,} images)")
 
     net = Net(args.sizes, hidden=args.hidden, output=args.output, cost=args.cost, init=args.init, seed=args.seed)
-    print(f"training {net!r} ({net.n_parameters:,} parameters) on {n:,} images for {args.epochs} epochs, "
-          f"{args.optimizer} eta={args.eta:g} batch={args.batch_size}", flush=True)
+    print(f"training {net.sizes} (hidden {net.hidden}, output {net.output}, cost {net.cost}, init {net.init}; "
+          f"{net.n_parameters:,} parameters) on {n:,} images for {args.epochs} epochs: {args.optimizer}, "
+          f"eta {args.eta:g}, batch size {args.batch_size}", flush=True)
     batches = math.ceil(n / args.batch_size)
     printer = _ProgressPrinter(args.epochs)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
@@ -277,7 +285,7 @@ def _imagine(args):
     net = _load_model(args.model)
     _check_mnist_shaped(net, args.model)
     if args.digit >= net.sizes[-1]:
-        raise UsageError(f"argument DIGIT: the model only has {net.sizes[-1]} outputs, got {args.digit}")
+        raise _usage_error("imagine", f"argument DIGIT: the model only has {net.sizes[-1]} outputs, got {args.digit}")
     values = net.imagine(args.digit, method=args.method)
     image = heatmap_image(values, scale=args.scale)
     try:
@@ -285,7 +293,8 @@ def _imagine(args):
         image.save(args.out, format="PNG")
     except OSError as error:
         raise CommandError(f"cannot write {args.out}: {error.strerror or error}") from None
-    print(f"saved what the network imagines a {args.digit} looks like ({args.method}) to {args.out}")
+    article = "an" if args.digit == 8 else "a"
+    print(f"saved what the network imagines {article} {args.digit} looks like ({args.method}) to {args.out}")
 
 
 def _predict(args):

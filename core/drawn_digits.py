@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.preprocess import to_mnist
+from .preprocess import to_mnist
 
 __all__ = [
     "STROKES",
@@ -303,8 +303,14 @@ def drawn_digit_set(n_per_digit: int = 100, seed: int = 0) -> tuple[np.ndarray, 
     images = np.empty((10 * n_per_digit, 28, 28), dtype=np.float32)
     labels = np.tile(np.arange(10, dtype=np.int64), n_per_digit)
     for i, digit in enumerate(labels):
-        image = None
-        while image is None:  # never happens with these templates; guards the contract
-            image = to_mnist(render_digit(int(digit), rng))
-        images[i] = image
+        images[i] = _preprocessed_drawing(int(digit), rng)
     return images, labels
+
+
+def _preprocessed_drawing(digit: int, rng: np.random.Generator, attempts: int = 5) -> np.ndarray:
+    """Render and preprocess one digit; redraw if preprocessing finds no ink."""
+    for _ in range(attempts):
+        image = to_mnist(render_digit(digit, rng))
+        if image is not None:
+            return image
+    raise RuntimeError(f"to_mnist found no ink in {attempts} drawings of digit {digit}.")

@@ -156,7 +156,8 @@ def _read_source(source):
             size = path.stat().st_size
             if size > limits.MAX_MODEL_FILE_BYTES:
                 raise ModelFileError(_too_big(size))
-            data = path.read_bytes()
+            with path.open("rb") as handle:  # bounded: a device or FIFO may report size 0 and never end
+                data = handle.read(limits.MAX_MODEL_FILE_BYTES + 1)
         except FileNotFoundError:
             raise ModelFileError(f"no model file at {path}") from None
         except IsADirectoryError:

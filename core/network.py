@@ -15,6 +15,12 @@ DEFAULT_SAVE_PATH = Path(__file__).resolve().parent.parent / "data" / "models" /
 _EVAL_CHUNK = 2000
 
 
+def confusion_counts(labels, predicted, classes=10):
+    """counts[true, predicted] of two integer label arrays."""
+    return np.bincount(np.asarray(labels) * classes + np.asarray(predicted),
+                       minlength=classes * classes).reshape(classes, classes)
+
+
 class _LoadMethod:
     """``Net.load(path)`` returns a new network; ``net.load(path)`` loads into ``net`` (as the original did)."""
 
@@ -159,8 +165,7 @@ class Net:
     def confusion_matrix(self, X, y=None):
         """counts[true, predicted] as an (classes, classes) integer array."""
         X, y = as_arrays((X, y) if y is not None else X, self.dtype, self.sizes[0])
-        k = self.sizes[-1]
-        return np.bincount(y * k + self.predict(X), minlength=k * k).reshape(k, k)
+        return confusion_counts(y, self.predict(X), self.sizes[-1])
 
     def per_class_accuracy(self, X, y=None):
         """Fraction of each true class classified correctly (NaN for a class absent from y)."""

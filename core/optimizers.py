@@ -112,12 +112,14 @@ class Adam(_Optimizer):
         for i, (param, grad) in enumerate(zip(self.params, grads)):
             g = self._gradient(i, grad)
             m, v, tmp = self.m[i], self.v[i], self.scratch[i]
+            # g may be tmp itself (weight decay writes g into the scratch buffer), so g is read
+            # only once: tmp = (1 - b1) g, and (1 - b2) g^2 is derived from that tmp
             m *= b1
             np.multiply(g, 1.0 - b1, out=tmp)
             m += tmp
             v *= b2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1.0 - b2
+            np.multiply(tmp, tmp, out=tmp)
+            tmp *= (1.0 - b2) / (1.0 - b1) ** 2
             v += tmp
             np.sqrt(v, out=tmp)
             tmp += self.eps

@@ -13,9 +13,10 @@ uploads:
    :data:`WORK_SIDE` pixels on its longer side (huge inputs are downscaled
    *before* any float conversion);
 2. find the ink: the alpha channel if the background is transparent, else the
-   distance of each pixel's grey level from the background colour (the median
-   of the border), minus a threshold that removes paper texture and uneven
-   lighting;
+   distance of each pixel's grey level from the background (the colour that
+   dominates the border, fitted as a smooth surface so that unevenly lit
+   paper works), in whichever direction the ink lies (white-on-black and
+   black-on-white both work), minus a threshold that removes paper texture;
 3. return ``None`` when (almost) nothing is drawn;
 4. crop to the ink bounding box, resize so the longer side is 20 px and paste
    into 28x28 with the centre of mass at (14, 14).
@@ -256,7 +257,7 @@ def _ink_map(img: Image.Image) -> np.ndarray:
     """Return ink intensity (float32, 0..1) for an ``L`` or ``LA`` image."""
     if img.mode == "LA":
         alpha = np.asarray(img.getchannel("A"))
-        if False:
+        if alpha.min() < 255:
             return alpha.astype(np.float32) / 255.0
         img = img.getchannel("L")
     return _ink_from_grey(np.asarray(img).astype(np.float32) / 255.0)

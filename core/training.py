@@ -173,10 +173,9 @@ def _run_epoch(net, engine, updater, X, y, rng, rate, batch_size, batches, run_e
         if order_in_X is None:
             xb = X_epoch[lo:hi]
         else:
-            xb = np.take(X_epoch, order_in_X[lo:hi], axis=0, out=inputs[:m] if m < batch_size else inputs,
-                         mode="clip")
-        output = forward(xb)
-        np.argmax(output, axis=1, out=predicted[lo:hi])
+            xb = X_epoch.take(order_in_X[lo:hi], axis=0, out=inputs[:m] if m < batch_size else inputs,
+                              mode="clip")
+        forward(xb).argmax(axis=1, out=predicted[lo:hi])
         batch_cost = error(Y_epoch[lo:hi])
         if not math.isfinite(batch_cost):
             return "diverged"

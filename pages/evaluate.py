@@ -6,6 +6,7 @@ from ui.shell import page_frame
 page_frame()
 
 from core.imagine import digit_image  # noqa: E402
+from core.network import confusion_counts  # noqa: E402
 from ui import charts, resources  # noqa: E402
 from ui.session import session  # noqa: E402
 
@@ -17,7 +18,7 @@ st.title("How good is the network?")
 
 probabilities = net.predict_proba(test.X)
 predicted = probabilities.argmax(axis=1)
-matrix = np.bincount(test.y * 10 + predicted, minlength=100).reshape(10, 10)
+matrix = confusion_counts(test.y, predicted)
 correct = int(np.trace(matrix))
 per_class = np.diag(matrix) / matrix.sum(axis=1)
 

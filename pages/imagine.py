@@ -5,7 +5,7 @@ from ui.shell import page_frame
 
 page_frame()
 
-from core.imagine import heatmap_image, imagine_all  # noqa: E402
+from core.imagine import digit_image, heatmap_image, imagine_all  # noqa: E402
 from ui.session import session  # noqa: E402
 
 METHODS = {"Back-projection (the original's idea)": "backproject",
@@ -19,8 +19,17 @@ st.caption("Ask the network: “I trained you to recognise a 3. What do you thin
 label = st.radio("Method", list(METHODS), horizontal=True, key="imagine_method")
 method = METHODS[label]
 st.caption("Back-projection pushes each digit's output back through the transposed weights: red pixels "
-           "speak for the digit, blue against it. Optimisation starts from a grey image and changes its "
-           "pixels until the network is sure it sees the digit.")
+           "speak for the digit, blue against it. Optimisation starts from a dark image and changes its "
+           "pixels until the network is sure it sees the digit (bright pixels are ink).")
+
+
+
+def _picture(image):
+    """Signed maps as a red/blue heatmap; optimised images as white ink on black, contrast stretched."""
+    if method == "backproject":
+        return heatmap_image(image, scale=6)
+    return digit_image((image - image.min()) / max(float(image.max() - image.min()), 1e-9), scale=6)
+
 
 with st.spinner("Imagining…"):
     images = imagine_all(net, np.arange(10), method)
@@ -29,7 +38,7 @@ for row in range(2):
     columns = st.columns(5)
     for digit, column in zip(range(5 * row, 5 * row + 5), columns):
         seen = int(np.argmax(probabilities[digit]))
-        column.image(heatmap_image(images[digit], scale=6), caption=f"imagined {digit}", width="stretch")
+        column.image(_picture(images[digit]), caption=f"imagined {digit}", width="stretch")
         column.markdown(f"network says **{seen}** ({100 * probabilities[digit, seen]:.0f}%)")
 
 st.subheader("What each neuron looks for")

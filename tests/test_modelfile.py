@@ -483,6 +483,13 @@ def test_files_over_the_size_limit_are_refused_before_reading(valid, tmp_path, m
     Net.load(path)
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_an_endless_file_is_read_only_up_to_the_limit(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_MODEL_FILE_BYTES", 1 << 20)
+    with pytest.raises(ModelFileError, match="more than the 1 MB a model may have"):
+        Net.load("/dev/zero")  # reports size 0 and never ends
+
+
 class _DecompressionMeter:
     """Counts every byte zipfile decompresses (wraps zlib.decompressobj)."""
 

@@ -18,13 +18,16 @@ from core.preprocess import load_image, to_mnist
 # --------------------------------------------------------------------------
 
 
-def draw_two(size: int = 280, box: tuple[float, float, float, float] = (70, 40, 200, 240), width: int = 18) -> np.ndarray:
+def draw_two(
+    size: int = 280, box: tuple[float, float, float, float] = (70, 40, 200, 240), width: int = 18
+) -> np.ndarray:
     """A '2'-like digit as uint8 ink (255 = ink) on a size x size canvas."""
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
     img = Image.new("L", (size, size), 0)
     draw = ImageDraw.Draw(img)
-    top = [(x0 + w * (0.5 + 0.45 * np.cos(a)), y0 + h * (0.25 + 0.25 * np.sin(a))) for a in np.linspace(np.pi, 2.2 * np.pi, 30)]
+    angles = np.linspace(np.pi, 2.2 * np.pi, 30)
+    top = [(x0 + w * (0.5 + 0.45 * np.cos(a)), y0 + h * (0.25 + 0.25 * np.sin(a))) for a in angles]
     points = top + [(x0, y1), (x1, y1)]
     draw.line(points, fill=255, width=width, joint="curve")
     r = width / 2
@@ -199,7 +202,12 @@ def test_palette_image_with_transparency():
 
 @pytest.mark.parametrize(
     "bad",
-    [np.zeros((10, 10, 5), np.uint8), np.zeros((2, 10, 10, 3), np.uint8), np.zeros(10, np.uint8), np.zeros((10, 10), complex)],
+    [
+        np.zeros((10, 10, 5), np.uint8),
+        np.zeros((2, 10, 10, 3), np.uint8),
+        np.zeros(10, np.uint8),
+        np.zeros((10, 10), complex),
+    ],
     ids=["5_channels", "4d", "1d", "complex"],
 )
 def test_unsupported_arrays_raise_value_error(bad):

@@ -261,6 +261,29 @@ def test_adam_first_step_moves_each_parameter_by_about_eta(small):
         assert not step[grad == 0].any()
 
 
+@pytest.mark.parametrize("lam", [0.0, 5.0])
+def test_adam_matches_a_reference_implementation(small, lam):
+    """Three full-batch Adam steps against Kingma & Ba's algorithm (the form with eps added to sqrt(v))."""
+    X, y = _one_batch(small)
+    n, eta, b1, b2, eps = len(y), 0.01, 0.9, 0.999, 1e-8
+    net = Net([784, 12, 10], seed=5, dtype=np.float64)
+    probe = Net.from_bytes(net.to_bytes())
+    weights = _copy(net)
+    m = [np.zeros_like(p) for p in weights]
+    v = [np.zeros_like(p) for p in weights]
+    for t in (1, 2, 3):
+        probe.set_parameters((weights[:2], weights[2:]))
+        grads = sum(probe.gradients(X, y), [])
+        for i in range(len(weights)):
+            g = grads[i] + (lam / n * weights[i] if i < 2 else 0.0)  # weights decay, biases do not
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            weights[i] = weights[i] - eta * np.sqrt(1 - b2**t) / (1 - b1**t) * m[i] / (np.sqrt(v[i]) + eps)
+    net.fit((X, y), epochs=3, eta=eta, batch_size=n, optimizer="adam", weight_decay=lam)
+    for actual, expected in zip(net.weights + net.biases, weights):
+        np.testing.assert_allclose(actual, expected, rtol=1e-7, atol=1e-10)
+
+
 @pytest.mark.parametrize("value, message", [
     (1.0, r"momentum must be in \[0, 1\), got 1.0"),
     (-0.1, r"momentum must be in \[0, 1\)"),

@@ -30,7 +30,10 @@ def history_chart(history, metric):
         color=alt.Color("set:N", title=None, scale=alt.Scale(domain=["training", "validation"]),
                         legend=alt.Legend(orient="bottom")),
         tooltip=["epoch", "set", alt.Tooltip("value:Q", format=".4f")],
-    ).properties(title=metric.capitalize(), height=220)
+    ).properties(title=metric.capitalize(), height=220,
+                 # Streamlit's default "fit" squeezes the plot to a few px when there is a title and a
+                 # bottom legend; fit only the width, the height is the plot's 220 px plus its frame
+                 autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
 
 def runs_chart(runs):

@@ -14,6 +14,11 @@ DEFAULT_NAME = "default"
 MAX_NAME_LENGTH = 64
 
 
+def _folder(folder):
+    """``folder``, or MODELS_DIR looked up at call time (so tests can point it elsewhere)."""
+    return MODELS_DIR if folder is None else Path(folder)
+
+
 class ModelExistsError(FileExistsError):
     """A model of that name exists; saving again needs the user's confirmation."""
 
@@ -41,23 +46,26 @@ def clean_name(name):
     return name
 
 
-def model_path(name, folder=MODELS_DIR):
+def model_path(name, folder=None):
+    folder = _folder(folder)
     path = (folder / f"{name}.npz").resolve()
     if path.parent != folder.resolve():
         raise ValueError("a model name cannot point outside the models folder")
     return path
 
 
-def saved_models(folder=MODELS_DIR):
+def saved_models(folder=None):
     """Names of the saved models, the default first."""
+    folder = _folder(folder)
     if not folder.is_dir():
         return []
     names = sorted(p.stem for p in folder.glob("*.npz") if not p.name.startswith("."))
     return sorted(names, key=lambda n: n != DEFAULT_NAME)
 
 
-def save_model(net, name, overwrite=False, folder=MODELS_DIR):
+def save_model(net, name, overwrite=False, folder=None):
     """Save under a cleaned name; raises ModelExistsError when it exists and overwrite is False."""
+    folder = _folder(folder)
     name = clean_name(name)
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -67,7 +75,7 @@ def save_model(net, name, overwrite=False, folder=MODELS_DIR):
     return name
 
 
-def load_model(name, folder=MODELS_DIR):
+def load_model(name, folder=None):
     """Load a saved model by name (ModelFileError if the file is unusable)."""
     if name != DEFAULT_NAME:
         name = clean_name(name)

@@ -17,6 +17,17 @@ def _default_model_bytes():
     return model_path(DEFAULT_NAME).read_bytes()
 
 
+DEFAULT_LABEL = "default (pre-trained)"
+
+
 def default_net():
-    """A fresh copy of the shipped model for one session (parsed from bytes cached per process)."""
-    return Net.from_bytes(_default_model_bytes())
+    """(network, its label, a problem or None): a fresh copy of the shipped model for one session.
+
+    The file is read once per process. If it cannot be used (missing, corrupt, or over
+    this server's limits), the session gets an untrained 784-30-10 network and the reason.
+    """
+    try:
+        return Net.from_bytes(_default_model_bytes()), DEFAULT_LABEL, None
+    except (OSError, ValueError) as error:
+        problem = f"The pre-trained model could not be loaded ({error}); this is an untrained network."
+        return Net([784, 30, 10], seed=0), "untrained 784-30-10", problem

@@ -28,6 +28,7 @@ class SessionData:
     job: object = None                   # the latest TrainingJob, if any
     finished_job_shown: object = None    # the finished job the whole app has rerun for
     runs: list = field(default_factory=list)
+    runs_added: int = 0                  # all runs ever added (numbers new runs; ``runs`` keeps the last few)
     drawing: dict = None                 # canvas json, kept across page switches
     canvas_version: int = 0              # bumped by "Clear" to remount the canvas
     notice: tuple = None                 # (kind, text) to show once after a rerun
@@ -38,6 +39,7 @@ class SessionData:
 
     def add_run(self, run):
         self.runs.append(run)
+        self.runs_added += 1
         del self.runs[:-MAX_RUNS_KEPT]
 
     @property
@@ -58,7 +60,9 @@ class SessionData:
 def session():
     """This browser session's data, created with the default model on first use."""
     if "app" not in st.session_state:
-        st.session_state["app"] = SessionData(net=default_net(), model_name="default (pre-trained)")
+        net, name, problem = default_net()
+        st.session_state["app"] = SessionData(net=net, model_name=name,
+                                              notice=("warning", problem) if problem else None)
     return st.session_state["app"]
 
 

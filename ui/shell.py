@@ -13,6 +13,7 @@ import streamlit as st
 
 from .session import session
 from .sidebar import render_sidebar
+from .train_form import keep_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 _PAGES = [
@@ -32,6 +33,7 @@ def run():
     pages = [st.Page(ROOT / path, title=title, icon=icon, url_path=url, default=(url == "home"))
              for path, title, icon, url in _PAGES]
     current = st.navigation(pages)
+    keep_settings()
     session().mark_finished_job_shown()
     render_sidebar()
     _local.inside = True

@@ -91,11 +91,22 @@ def _load_controls(data):
     if columns[0].button("Load", disabled=choice is None, key="load_button"):
         _load_saved(data, choice)
     if columns[1].button("Default", help="Go back to the pre-trained network", key="default_button"):
-        data.use_network(default_net(), "default (pre-trained)")
-        flash("success", "Back to the pre-trained default network.")
+        net, name, problem = default_net()
+        data.use_network(net, name)
+        if problem:
+            flash("warning", problem)
+        else:
+            flash("success", "Back to the pre-trained default network.")
         st.rerun()
     st.file_uploader("Or upload a .npz model file", type=["npz"], key="model_upload",
                      on_change=_load_upload)
+
+
+def _not_for_mnist(net):
+    """Why a (valid) model file cannot be used by the pages, or None: they need 784 inputs and 10 outputs."""
+    if net.sizes[0] != 784 or net.sizes[-1] != 10:
+        return f"it is a {describe(net)[0]} network; this app needs 784 inputs (28×28 pixels) and 10 outputs"
+    return None
 
 
 def _load_saved(data, name):
@@ -103,6 +114,9 @@ def _load_saved(data, name):
         net = model_store.load_model(name)
     except (ModelFileError, ValueError) as error:
         st.error(f"Could not load '{name}': {error}")
+        return
+    if _not_for_mnist(net):
+        st.error(f"Could not load '{name}': {_not_for_mnist(net)}")
         return
     data.use_network(net, name)
     flash("success", f"Loaded '{name}'.")
@@ -118,6 +132,9 @@ def _load_upload():
         net = Net.from_bytes(upload.getvalue())
     except ModelFileError as error:
         flash("error", f"'{upload.name}' was not loaded: {error}. The current network is unchanged.")
+        return
+    if _not_for_mnist(net):
+        flash("error", f"'{upload.name}' was not loaded: {_not_for_mnist(net)}. The current network is unchanged.")
         return
     session().use_network(net, f"{upload.name} (uploaded)")
     flash("success", f"Loaded '{upload.name}'.")

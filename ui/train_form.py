@@ -28,14 +28,17 @@ def _apply_preset():
     _apply(PRESETS[st.session_state["preset"]])
 
 
+def keep_settings():
+    """Streamlit forgets the values of widgets a run does not draw (another page is shown);
+    writing them back on every run keeps the user's Build & Train settings."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(_PREFIX)]:
+        st.session_state[key] = st.session_state[key]
+
+
 def settings_form():
     """Draw the form and return the TrainSettings it holds."""
     if _PREFIX + "eta" not in st.session_state:
         _apply(next(iter(PRESETS.values())))
-    # Streamlit forgets the values of widgets that were not drawn on the last run (another
-    # page); writing them back keeps the user's settings when they come back.
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(_PREFIX)]:
-        st.session_state[key] = st.session_state[key]
 
     st.selectbox("Start from a preset", list(PRESETS), key="preset", on_change=_apply_preset, index=None,
                  placeholder="Original, or a modern network that reaches ~98% quickly")

@@ -18,7 +18,7 @@ def buttons(data, settings):
         except ValueError as error:
             st.error(f"These settings cannot be trained: {error}")
         else:
-            number = len(data.runs) + 1
+            number = data.runs_added + 1
             data.add_run(Run(f"run {number}", settings.summary(), net.history))
             data.use_network(net, f"run-{number} (trained in this session)")
             _start(data, net, settings)
@@ -26,7 +26,8 @@ def buttons(data, settings):
     if st.button("Continue training", icon=":material/fast_forward:", disabled=training, key="continue_button",
                  width="stretch", help="Train the current network further with the learning settings above"):
         if not any(run.history is data.net.history for run in data.runs):
-            data.add_run(Run(data.model_name.split(" (")[0], settings.summary(), data.net.history))
+            label = f"run {data.runs_added + 1} ({data.model_name.split(' (')[0]} continued)"
+            data.add_run(Run(label, settings.summary(), data.net.history))
         _start(data, data.net, settings)
         st.rerun()
     if st.button("Stop", icon=":material/stop:", disabled=not training, key="stop_button", width="stretch",
@@ -91,6 +92,9 @@ def compare_runs(data):
         return
     st.subheader("Compare runs")
     labels = [run.label for run in runs]
+    if st.session_state.get("compare_labels") != labels:  # a new run: overlay the latest runs again
+        st.session_state.pop("compare_choice", None)
+        st.session_state["compare_labels"] = labels
     chosen = st.multiselect("Runs to overlay", labels, default=labels[-4:], key="compare_choice")
     picked = [run for run in runs if run.label in chosen]
     if picked:

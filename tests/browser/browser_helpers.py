@@ -1,0 +1,229 @@
+"""Helpers for the browser tests: waiting for Streamlit, reading metrics and charts, drawing.
+
+Selectors relied on (Streamlit 1.5x-1.6x DOM, ``data-testid`` attributes):
+
+* ``[data-testid=stApp][data-test-script-state=notRunning]`` and ``[data-testid=stStatusWidget]``:
+  whether a script run is going on;
+* ``stSidebar``, ``stSidebarNav`` / ``stSidebarNavLink``: the sidebar and its page navigation;
+* ``stMetric`` > ``stMetricLabel`` / ``stMetricValue``: metrics;
+* ``stAlertContentSuccess`` / ``stAlertContentInfo`` / ``stAlertContentError``: st.success/info/error;
+* ``stException``: an ``st.exception`` (or an uncaught error shown by Streamlit);
+* ``stVegaLiteChart``: an Altair chart, rendered by vega-embed as SVG; each mark is an SVG element
+  whose ``__data__.datum`` is the data row it draws (``g.role-mark.mark-symbol > path`` for points);
+* ``stImage`` / ``stImageCaption``: st.image;
+* ``canvas.upper-canvas``: the Fabric.js drawing canvas of streamlit-drawable-canvas.
+"""
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixtures skip (or fail on CI) before anything here is used
+    expect = None
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+DOC_SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+PAGE_TITLES = {  # url path -> the page's st.title
+    "home": "See a neural network learn",
+    "train": "Build & Train",
+    "draw": "Draw a digit",
+    "imagine": "What does the network imagine?",
+    "evaluate": "How good is the network?",
+}
+NAV_LABELS = ["Home", "Build & Train", "Draw", "Imagine", "Evaluate"]
+RUN_TIMEOUT = 60_000  # ms: a script run (the first one loads MNIST and the model)
+
+
+# ----- Streamlit state ---------------------------------------------------------------------------
+
+
+def wait_for_app(page, timeout=RUN_TIMEOUT):
+    """Wait until the app is connected, no script run is going on and the status widget is gone.
+
+    A click starts a run only after a round trip to the server, so right after an action this can
+    still see the previous idle state: always also wait for what the action should show.
+    """
+    page.wait_for_selector("[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=timeout)
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=timeout)
+
+
+def open_page(page, base_url, path=""):
+    """Go to ``base_url/path`` and wait for the page's title and the end of the run."""
+    page.goto(f"{base_url}/{path}")
+    expect(main(page).locator("h1").first).to_have_text(PAGE_TITLES[path or "home"], timeout=RUN_TIMEOUT)
+    wait_for_app(page)
+
+
+def main(page):
+    return page.get_by_test_id("stMain")
+
+
+def sidebar(page):
+    return page.get_by_test_id("stSidebar")
+
+
+def nav_link(page, label):
+    return page.get_by_test_id("stSidebarNavLink").filter(has=page.get_by_text(label, exact=True))
+
+
+def navigate(page, label, path):
+    """Switch page with the sidebar navigation (a client-side page switch, same session)."""
+    nav_link(page, label).click()
+    expect(page).to_have_url(re.compile(r"/(home)?$" if path == "home" else rf"/{path}$"))
+    expect(main(page).locator("h1").first).to_have_text(PAGE_TITLES[path], timeout=RUN_TIMEOUT)
+
+
+def _page_of(scope):
+    """The Page of a Page or Locator (``filter(has=...)`` needs a locator relative to the page)."""
+    return getattr(scope, "page", scope)
+
+
+def metric(scope, label):
+    """The ``stMetric`` whose label is exactly ``label`` inside ``scope`` (a page or locator)."""
+    return scope.get_by_test_id("stMetric").filter(
+        has=_page_of(scope).get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+
+
+def metric_value(scope, label):
+    return metric(scope, label).get_by_test_id("stMetricValue")
+
+
+def alert(scope, kind, text):
+    """An st.success / st.info / st.warning / st.error box (``kind``) containing ``text``."""
+    return scope.get_by_test_id(f"stAlertContent{kind.capitalize()}").filter(has_text=text)
+
+
+def assert_no_exception(page):
+    """No ``st.exception`` box and no Python traceback anywhere on the page."""
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    text = page.locator("body").inner_text()
+    assert "Traceback" not in text, f"a Python traceback is shown on {page.url}"
+    assert "Error running app" not in text
+
+
+def assert_app_frame(page):
+    """The frame every page shares: the navigation with all five pages and the current network."""
+    links = page.get_by_test_id("stSidebarNav").get_by_test_id("stSidebarNavLink")
+    expect(links).to_have_count(len(NAV_LABELS))
+    for label in NAV_LABELS:
+        expect(nav_link(page, label)).to_be_visible()
+    expect(sidebar(page).get_by_role("heading", name="Current network")).to_be_visible()
+    expect(metric_value(sidebar(page), "Test accuracy")).to_have_text(re.compile(r"^\d{1,3}\.\d\d%$"))
+
+
+# ----- charts ------------------------------------------------------------------------------------
+
+
+def chart_with_title(scope, title):
+    """The Altair chart (``stVegaLiteChart``) in ``scope`` whose Vega title is ``title``."""
+    return scope.get_by_test_id("stVegaLiteChart").filter(
+        has=_page_of(scope).locator(f"[aria-label=\"Title text '{title}'\"]"))
+
+
+def chart_data(chart, mark="symbol", timeout=RUN_TIMEOUT):
+    """The data rows drawn by the ``mark`` marks ("symbol", "rect", "line"...) of a Vega SVG chart.
+
+    Vega's SVG renderer binds each scenegraph item to its element as ``__data__``; the item's
+    ``datum`` is the row of the chart's data it draws. Waits until the chart has such marks.
+    """
+    script = """(el, mark) => Array.from(el.querySelectorAll(`g.role-mark.mark-${mark} > *`))
+                  .map(node => node.__data__ && node.__data__.datum).filter(Boolean)"""
+    chart.page.wait_for_function(
+        f"el => el.querySelectorAll('g.role-mark.mark-{mark} > *').length > 0",
+        arg=chart.element_handle(timeout=timeout), timeout=timeout)
+    return chart.evaluate(script, mark)
+
+
+def epochs_in(chart):
+    """Sorted epochs with at least one point in a history chart (accuracy or cost)."""
+    return sorted({row["epoch"] for row in chart_data(chart, "symbol")})
+
+
+# ----- drawing -----------------------------------------------------------------------------------
+
+
+_HITS_CANVAS = """([x, y]) => {
+    let el = document.elementFromPoint(x, y);
+    while (el && el.shadowRoot) {  // the canvas lives in an open shadow root
+        const inner = el.shadowRoot.elementFromPoint(x, y);
+        if (!inner || inner === el) break;
+        el = inner;
+    }
+    return !!el && el.matches('canvas.upper-canvas');
+}"""
+
+
+def draw_strokes(page, strokes):
+    """Draw ``strokes`` (lists of (x, y) page coordinates) with the mouse, one press per stroke.
+
+    The canvas's toolbar is an invisible layer over the top right of the canvas until the mouse
+    has hovered the canvas for ~0.2 s (a CSS transition moves it up): a person never presses that
+    fast, a test does. So each stroke starts only once its first point hits the drawing layer.
+    """
+    for stroke in strokes:
+        page.mouse.move(*stroke[0])
+        page.wait_for_function(_HITS_CANVAS, arg=list(stroke[0]), timeout=5_000)
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(x, y, steps=2)
+        page.mouse.up()
+
+
+# ----- screenshots -------------------------------------------------------------------------------
+
+
+def _content_height(page):
+    """Height the viewport needs to show all of the main area and the sidebar.
+
+    Streamlit scrolls inside ``stMain`` (not the document), so Playwright's ``full_page`` does not
+    help; the viewport is made tall enough instead.
+    """
+    return page.evaluate("""() => {
+        const main = document.querySelector('[data-testid=stMain]');
+        const side = document.querySelector('[data-testid=stSidebarContent]');
+        return Math.max(main ? main.scrollHeight : 0, side ? side.scrollHeight : 0, window.innerHeight);
+    }""")
+
+
+def wait_for_images(page, timeout=RUN_TIMEOUT):
+    page.wait_for_function("() => Array.from(document.images).every(img => img.complete)", timeout=timeout)
+
+
+def full_screenshot(page, path, settle=True):
+    """A screenshot of the whole page (all of the scrolling main area), then the old viewport."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    viewport = page.viewport_size
+    height = min(_content_height(page), 6000)
+    if height > viewport["height"]:
+        page.set_viewport_size({"width": viewport["width"], "height": height})
+        if settle:
+            page.wait_for_timeout(300)  # layout and Vega charts react to the resize
+    try:
+        if settle:
+            wait_for_images(page)
+        page.screenshot(path=str(path), animations="disabled", caret="hide")
+    finally:
+        page.set_viewport_size(viewport)
+
+
+def doc_screenshot(page, name):
+    """docs/screenshots/<name>.png for the README, only when UPDATE_SCREENSHOTS=1."""
+    if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        return
+    wait_for_app(page)
+    page.mouse.move(0, page.viewport_size["height"] - 1)  # no hover effects or tooltips
+    full_screenshot(page, DOC_SCREENSHOTS / f"{name}.png")
+
+
+def fail_or_skip(reason):
+    """Skip with ``reason``, except on CI (``CI`` set), where a missing browser is an error."""
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"browser tests cannot run on CI: {reason}", pytrace=False)
+    pytest.skip(reason)
