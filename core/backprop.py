@@ -18,18 +18,24 @@ from .activations import HIDDEN, sigmoid_via_tanh
 
 
 class _Views:
-    """The first m rows of every per-example buffer (made once per batch size)."""
+    """Buffers for batches of m examples: rows of the shared buffers, and
+    contiguous hidden-layer arrays of their own (stored transposed)."""
 
     def __init__(self, engine, m):
+        dtype = engine.dtype
+        hidden = engine.sizes[1:-1]
         self.inputs = engine.inputs[:m]
         self.targets = engine.targets[:m]
-        self.activations = [a[:m] for a in engine.activations]
-        self.deltas = [d[:m] for d in engine.deltas]
-        self.derivatives = [d[:m] for d in engine.derivatives]
         self.scores = engine.scores[:m]
+        self.outputs = engine.outputs[:m]
+        self.delta = engine.delta[:m]
         self.row_max = engine.row_max[:m]
         self.row_sum = engine.row_sum[:m]
         self.scratch = engine.scratch[:m]
+        # hidden layers as (units, m): activations, deltas and activation derivatives
+        self.hidden = [np.empty((n, m), dtype) for n in hidden]
+        self.hidden_deltas = [np.empty((n, m), dtype) for n in hidden]
+        self.derivatives = [np.empty((n, m), dtype) for n in hidden]
 
 
 class Backprop:
@@ -38,14 +44,15 @@ class Backprop:
         sizes = net.sizes
         classes = sizes[-1]
         self.net = net
+        self.dtype = dtype
+        self.sizes = sizes
         self.batch_size = batch_size
         self.hidden = HIDDEN[net.hidden]
         self.inputs = np.empty((batch_size, sizes[0]), dtype)  # gathered mini-batch rows
         self.targets = np.empty((batch_size, classes), dtype)  # one-hot labels
-        self.activations = [np.empty((batch_size, n), dtype) for n in sizes[1:]]
-        self.deltas = [np.empty((batch_size, n), dtype) for n in sizes[1:]]
-        self.derivatives = [np.empty((batch_size, n), dtype) for n in sizes[1:-1]]
-        self.scores = np.empty((batch_size, classes), dtype)
+        self.scores = np.empty((batch_size, classes), dtype)  # output layer z
+        self.outputs = np.empty((batch_size, classes), dtype)  # output layer activations
+        self.delta = np.empty((batch_size, classes), dtype)  # output layer error, then dC/dz
         self.row_max = np.empty((batch_size, 1), dtype)  # softmax: max score of each row
         self.row_sum = np.empty((batch_size, 1), dtype)  # softmax: sum of exp(z - max)
         self.scratch = np.empty((batch_size, classes), dtype)
@@ -68,22 +75,26 @@ class Backprop:
         return self._view
 
     def forward(self, X):
-        """Output activations for the m rows of X (a view into the buffers)."""
+        """Output activations (m, classes) for the m rows of X (a view into the buffers).
+
+        Hidden layers are computed transposed, z^T = W a^T (units x m): with BLAS that
+        is faster than a W^T for wide layers, and the backward pass uses the same layout.
+        """
         v = self.views(len(X))
         net = self.net
         weights, biases = net.weights, net.biases
         last = len(weights) - 1
         hidden = self.hidden.forward
-        a = X
+        a_t = X.T
         for layer in range(last):
-            z = v.activations[layer]
-            np.matmul(a, weights[layer].T, out=z)
-            z += biases[layer]
-            a = hidden(z, out=z)
+            z_t = v.hidden[layer]
+            np.matmul(weights[layer], a_t, out=z_t)
+            z_t += biases[layer][:, None]
+            a_t = hidden(z_t, out=z_t)
         z = v.scores
-        np.matmul(a, weights[last].T, out=z)
+        np.matmul(a_t.T, weights[last].T, out=z)
         z += biases[last]
-        out = v.activations[last]
+        out = v.outputs
         if net.output == "softmax":
             np.maximum.reduce(z, axis=1, keepdims=True, out=v.row_max)
             np.subtract(z, v.row_max, out=out)
@@ -100,7 +111,7 @@ class Backprop:
         """
         v = self.views(len(Y))
         net = self.net
-        a, d = v.activations[-1], v.deltas[-1]
+        a, d = v.outputs, v.delta
         np.subtract(a, Y, out=d)
         if net.cost == "quadratic":
             return 0.5 * float(np.vdot(d, d))
@@ -121,10 +132,9 @@ class Backprop:
         v = self.views(len(X))
         net = self.net
         weights = net.weights
-        acts = v.activations
-        delta = v.deltas[-1]
+        delta = v.delta
         if net.cost == "quadratic":  # multiply a - y by the output activation's derivative
-            a, tmp = acts[-1], v.scratch
+            a, tmp = v.outputs, v.scratch
             if net.output == "sigmoid":
                 np.subtract(1.0, a, out=tmp)
                 tmp *= a
@@ -136,16 +146,27 @@ class Backprop:
             delta *= tmp
         delta *= scale
         grad_w, grad_b = self.grad_w, self.grad_b
+        last = len(weights) - 1
+        np.add.reduce(delta, axis=0, out=grad_b[last])
+        if last == 0:
+            np.matmul(delta.T, X, out=grad_w[0])
+            return grad_w, grad_b
         hidden_grad = self.hidden.grad
-        for layer in range(len(weights) - 1, -1, -1):
-            below_acts = acts[layer - 1] if layer > 0 else X
-            np.matmul(delta.T, below_acts, out=grad_w[layer])
-            np.add.reduce(delta, axis=0, out=grad_b[layer])
-            if layer > 0:
-                below = v.deltas[layer - 1]
-                np.matmul(delta, weights[layer], out=below)
-                below *= hidden_grad(below_acts, out=v.derivatives[layer - 1])
-                delta = below
+        acts = v.hidden
+        np.matmul(delta.T, acts[-1].T, out=grad_w[last])
+        delta_t = v.hidden_deltas[-1]  # (units, m) from here down
+        np.matmul(weights[last].T, delta.T, out=delta_t)
+        delta_t *= hidden_grad(acts[-1], out=v.derivatives[-1])
+        for layer in range(last - 1, -1, -1):
+            np.add.reduce(delta_t, axis=1, out=grad_b[layer])
+            if layer == 0:
+                np.matmul(delta_t, X, out=grad_w[0])
+                break
+            np.matmul(delta_t, acts[layer - 1].T, out=grad_w[layer])
+            below = v.hidden_deltas[layer - 1]
+            np.matmul(weights[layer].T, delta_t, out=below)
+            below *= hidden_grad(acts[layer - 1], out=v.derivatives[layer - 1])
+            delta_t = below
         return grad_w, grad_b
 
     def backward(self, X, labels):

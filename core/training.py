@@ -13,7 +13,7 @@ import numpy as np
 from . import limits
 from .augment import random_affine
 from .backprop import Backprop
-from .blas import blas_threads_for
+from .blas import ThreadChoice
 from .costs import mean_cost
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
 from .validation import check_choice, check_count, check_positive
@@ -105,11 +105,11 @@ def fit(net, train, epochs=1, eta=3.0, batch_size=10, validation=None, *, optimi
     engine = Backprop(net, batch_size)
     updater = make_optimizer(optimizer, net.weights, net.biases, l2, momentum)
     batches = math.ceil(n / batch_size)
-    with blas_threads_for(batch_size):
+    with ThreadChoice(batch_size) as threads:
         for run_epoch in range(epochs):
             rate = learning_rate(schedule, eta, run_epoch, epochs, step_size, gamma)
             snapshot = net.copy_parameters()
-            outcome = _run_epoch(net, engine, updater, X, y, rng, rate, batch_size, batches,
+            outcome = _run_epoch(net, engine, updater, threads, X, y, rng, rate, batch_size, batches,
                                  run_epoch, epochs, augment, validation, callback, progress_every, should_stop)
             if outcome == "diverged":
                 net.set_parameters(snapshot)
@@ -120,7 +120,7 @@ def fit(net, train, epochs=1, eta=3.0, batch_size=10, validation=None, *, optimi
     return FitResult("completed", epochs)
 
 
-def _run_epoch(net, engine, updater, X, y, rng, rate, batch_size, batches, run_epoch, epochs,
+def _run_epoch(net, engine, updater, threads, X, y, rng, rate, batch_size, batches, run_epoch, epochs,
                augment, validation, callback, progress_every, should_stop):
     """One pass over the shuffled data; returns "done", "stopped" or "diverged".
 
@@ -164,9 +164,13 @@ def _run_epoch(net, engine, updater, X, y, rng, rate, batch_size, batches, run_e
     forward, error, propagate = engine.forward, engine.error, engine.propagate
     update = updater.apply if updater.takes_steps else updater.step
     inputs, grads = engine.inputs, engine.grads
+    tuning = threads.tuning
     for batch in range(batches):
         if should_stop is not None and should_stop():
             return "stopped"
+        if tuning:
+            threads.start()
+            batch_started = time.perf_counter()
         lo = batch * batch_size
         hi = min(lo + batch_size, n)
         m = hi - lo
@@ -183,6 +187,8 @@ def _run_epoch(net, engine, updater, X, y, rng, rate, batch_size, batches, run_e
         seen = hi
         propagate(xb, sign / m)
         update(grads, rate)
+        if tuning:
+            threads.record(time.perf_counter() - batch_started)
         if callback is not None and progress_every and (batch + 1) % progress_every == 0 and batch + 1 < batches:
             callback(progress(batch + 1, False))
     seconds = time.perf_counter() - started

@@ -18,7 +18,7 @@ st.markdown(
     "*imagines* a 3 looks like.")
 
 st.subheader("The current network")
-columns = st.columns(4)
+columns = st.columns([2, 1, 1, 1])  # the architecture ("784 → 256 → 128 → 10") needs the room
 columns[0].metric("Architecture", arrows)
 columns[1].metric("Parameters", f"{net.n_parameters:,}")
 columns[2].metric("Epochs trained", len(net.history))

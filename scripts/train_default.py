@@ -1,6 +1,6 @@
 """Train the pre-trained model shipped as data/models/default.npz (reproducible from its seed).
 
-    python scripts/train_default.py            # ~3 minutes on 2 cores
+    python scripts/train_default.py            # 30 epochs: minutes on 2 quiet cores
     python scripts/train_default.py --out /tmp/candidate.npz
 
 It trains on the 50,000 MNIST training images with light augmentation (random

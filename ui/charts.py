@@ -27,12 +27,12 @@ def history_chart(history, metric):
     return alt.Chart(frame).mark_line(point=True).encode(
         x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("value:Q", title=metric, axis=axis, scale=alt.Scale(zero=False)),
-        color=alt.Color("set:N", title=None, scale=alt.Scale(domain=["training", "validation"]),
-                        legend=alt.Legend(orient="bottom")),
+        color=alt.Color("set:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=["training", "validation"], range=["#d6604d", "#2166ac"])),
         tooltip=["epoch", "set", alt.Tooltip("value:Q", format=".4f")],
     ).properties(title=metric.capitalize(), height=220,
                  # Streamlit's default "fit" squeezes the plot to a few px when there is a title and a
-                 # bottom legend; fit only the width, the height is the plot's 220 px plus its frame
+                 # legend; fit only the width, the height is the plot's 220 px plus its frame
                  autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
 

@@ -28,9 +28,17 @@ def _apply_preset():
     _apply(PRESETS[st.session_state["preset"]])
 
 
+_SAVED = "train_form_saved"  # a plain copy of the settings: not a widget key, so Streamlit never drops it
+
+
 def keep_settings():
     """Streamlit forgets the values of widgets a run does not draw (another page is shown);
     writing them back on every run keeps the user's Build & Train settings."""
+    # A page switch while a polling fragment (live training) runs drops the widget keys before
+    # the next run can write them back: restore them from the plain copy.
+    for key, value in st.session_state.get(_SAVED, {}).items():
+        if key not in st.session_state:
+            st.session_state[key] = value
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(_PREFIX)]:
         st.session_state[key] = st.session_state[key]
 
@@ -75,6 +83,8 @@ def settings_form():
     seed = b.number_input("Seed", 0, 2**31 - 1, key=_PREFIX + "seed")
     augment = c.checkbox("Augment data", key=_PREFIX + "augment",
                          help="Random shifts, tilts, slants and stroke thickness: makes the network much better at digits people draw")
+    st.session_state[_SAVED] = {k: st.session_state[k] for k in st.session_state
+                                if isinstance(k, str) and k.startswith(_PREFIX)}
     return TrainSettings(hidden_sizes=[int(s) for s in sizes], hidden=hidden, output_cost=output_cost, init=init,
                          optimizer=optimizer, eta=float(eta), batch_size=int(batch_size), epochs=int(epochs),
                          weight_decay=float(weight_decay), schedule=schedule, augment=augment,

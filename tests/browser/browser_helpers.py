@@ -107,6 +107,14 @@ def assert_no_exception(page):
     assert "Error running app" not in text
 
 
+def assert_not_truncated(locator):
+    """No element in ``locator`` cuts its text off (an ellipsis: wider content than box)."""
+    cut = locator.evaluate("""el => [el, ...el.querySelectorAll('*')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).textOverflow === 'ellipsis')
+        .map(e => e.textContent)""")
+    assert not cut, f"text cut off with an ellipsis: {cut}"
+
+
 def assert_app_frame(page):
     """The frame every page shares: the navigation with all five pages and the current network."""
     links = page.get_by_test_id("stSidebarNav").get_by_test_id("stSidebarNavLink")
@@ -115,6 +123,37 @@ def assert_app_frame(page):
         expect(nav_link(page, label)).to_be_visible()
     expect(sidebar(page).get_by_role("heading", name="Current network")).to_be_visible()
     expect(metric_value(sidebar(page), "Test accuracy")).to_have_text(re.compile(r"^\d{1,3}\.\d\d%$"))
+
+
+# ----- the Build & Train form ------------------------------------------------------------------------
+
+
+def training_examples_thumb(page):
+    return main(page).get_by_test_id("stSlider").filter(has_text="Training examples").get_by_role("slider")
+
+
+def epochs_field(page):
+    return main(page).get_by_test_id("stNumberInput").filter(has_text="Epochs").locator("input")
+
+
+def set_training_examples(page, keys, expected):
+    """Move the "Training examples" select_slider with the keyboard (``keys`` pressed in turn)."""
+    thumb = training_examples_thumb(page)
+    thumb.focus()
+    for key in keys:
+        page.keyboard.press(key)
+    expect(thumb).to_have_attribute("aria-valuetext", str(expected))
+    # the summary under the diagram comes from the server: the value has arrived there
+    expect(main(page).get_by_text(f"{expected:,} examples")).to_be_visible()
+    wait_for_app(page)
+
+
+def set_epochs(page, epochs):
+    field = epochs_field(page)
+    field.fill(str(epochs))
+    field.press("Enter")
+    expect(field).to_have_value(str(epochs))
+    wait_for_app(page)
 
 
 # ----- charts ------------------------------------------------------------------------------------
@@ -218,7 +257,8 @@ def doc_screenshot(page, name):
     if os.environ.get("UPDATE_SCREENSHOTS") != "1":
         return
     wait_for_app(page)
-    page.mouse.move(0, page.viewport_size["height"] - 1)  # no hover effects or tooltips
+    size = page.viewport_size
+    page.mouse.move(size["width"] - 5, size["height"] - 5)  # an empty corner: no hover effects or tooltips
     full_screenshot(page, DOC_SCREENSHOTS / f"{name}.png")
 
 

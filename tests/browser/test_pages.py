@@ -3,8 +3,9 @@ import re
 
 import pytest
 
-from browser_helpers import (NAV_LABELS, PAGE_TITLES, assert_app_frame, assert_no_exception, chart_data, doc_screenshot,
-                             expect, main, metric_value, navigate, open_page, wait_for_app, wait_for_images)
+from browser_helpers import (NAV_LABELS, PAGE_TITLES, assert_app_frame, assert_no_exception, assert_not_truncated,
+                             chart_data, doc_screenshot, expect, main, metric_value, navigate, open_page, sidebar,
+                             wait_for_app, wait_for_images)
 
 pytestmark = pytest.mark.browser
 
@@ -13,7 +14,9 @@ def test_home(page, app_url):
     open_page(page, app_url, "")
     area = main(page)
     assert_app_frame(page)
-    expect(metric_value(area, "Architecture")).to_have_text("784 → 256 → 128 → 10")
+    expect(metric_value(area, "Architecture")).to_have_text(re.compile(r"^784( → \d+)* → 10$"))
+    for label in ["Architecture", "Parameters", "Epochs trained", "Test accuracy"]:
+        assert_not_truncated(metric_value(area, label))
     expect(metric_value(area, "Test accuracy")).to_have_text(re.compile(r"^\d{1,3}\.\d\d%$"))
     for label in NAV_LABELS[1:]:  # the "Where to go next" links
         expect(area.get_by_test_id("stPageLink").filter(has_text=label)).to_have_count(1)
@@ -30,7 +33,8 @@ def test_imagine_shows_ten_digits_and_the_neuron_grid(page, app_url):
     expect(area.get_by_text(re.compile(r"^network says \d \(\d+%\)$"))).to_have_count(10)
     neurons = captions.filter(has_text=re.compile(r"^neuron \d+$"))
     expect(neurons.first).to_be_visible()
-    assert neurons.count() == 48  # the default network's first layer has 256 neurons; 48 are shown
+    first_layer = int(sidebar(page).locator("strong").filter(has_text=re.compile(r"^784 → ")).inner_text().split(" → ")[1])
+    assert neurons.count() == min(first_layer, 48)  # at most 48 neurons of the first layer are shown
     wait_for_images(page)
     assert page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid=stImage] img'))
                                    .every(img => img.naturalWidth > 0)""")

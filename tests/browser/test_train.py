@@ -4,34 +4,14 @@ import re
 import pytest
 
 from browser_helpers import (RUN_TIMEOUT, alert, assert_no_exception, chart_data, chart_with_title, doc_screenshot,
-                             epochs_in, expect, main, metric_value, navigate, open_page, sidebar, wait_for_app)
+                             epochs_field, epochs_in, expect, main, metric_value, navigate, open_page,
+                             set_epochs, set_training_examples, sidebar, training_examples_thumb)
 
 pytestmark = pytest.mark.browser
 
 FINISHED = re.compile(r"Finished: (\d+) epochs trained, test accuracy (\d+\.\d\d%)\.")
 STOPPED = re.compile(r"Stopped: .*The network keeps its (\d+) finished epochs\.")
 TRAINING_TIMEOUT = 120_000  # ms
-
-
-def set_training_examples(page, keys, expected):
-    """Move the "Training examples" select_slider with the keyboard (``keys`` pressed in turn)."""
-    slider = main(page).get_by_test_id("stSlider").filter(has_text="Training examples")
-    thumb = slider.get_by_role("slider")
-    thumb.focus()
-    for key in keys:
-        page.keyboard.press(key)
-    expect(thumb).to_have_attribute("aria-valuetext", str(expected))
-    # the summary under the diagram comes from the server: the value has arrived there
-    expect(main(page).get_by_text(f"{expected:,} examples")).to_be_visible()
-    wait_for_app(page)
-
-
-def set_epochs(page, epochs):
-    field = main(page).get_by_test_id("stNumberInput").filter(has_text="Epochs").locator("input")
-    field.fill(str(epochs))
-    field.press("Enter")
-    expect(field).to_have_value(str(epochs))
-    wait_for_app(page)
 
 
 def train(page):
@@ -45,18 +25,20 @@ def accuracy_chart(page):
     return chart_with_title(main(page), "Accuracy")
 
 
-def wait_for_epochs(page, at_least, timeout=TRAINING_TIMEOUT):
-    """Wait until the live accuracy chart shows at least ``at_least`` epochs; return its epochs."""
-    expect(accuracy_chart(page)).to_be_visible(timeout=timeout)
+def wait_for_epochs(page, at_least, title="Accuracy", timeout=TRAINING_TIMEOUT):
+    """Wait until the live chart ``title`` shows at least ``at_least`` epochs; return its epochs."""
+    chart = chart_with_title(main(page), title)
+    expect(chart).to_be_visible(timeout=timeout)
     page.wait_for_function(
-        """n => { const chart = Array.from(document.querySelectorAll('[data-testid=stVegaLiteChart]')).find(
-                   el => el.querySelector(`[aria-label="Title text 'Accuracy'"]`));
-                 if (!chart) return false;
-                 const epochs = new Set(Array.from(chart.querySelectorAll('g.role-mark.mark-symbol > path'))
-                   .map(p => p.__data__ && p.__data__.datum && p.__data__.datum.epoch));
-                 epochs.delete(undefined);
-                 return epochs.size >= n; }""", arg=at_least, timeout=timeout)
-    return epochs_in(accuracy_chart(page))
+        """([title, n]) => {
+            const chart = Array.from(document.querySelectorAll('[data-testid=stVegaLiteChart]')).find(
+                el => el.querySelector(`[aria-label="Title text '${title}'"]`));
+            if (!chart) return false;
+            const epochs = new Set(Array.from(chart.querySelectorAll('g.role-mark.mark-symbol > path'))
+                .map(p => p.__data__ && p.__data__.datum && p.__data__.datum.epoch));
+            epochs.delete(undefined);
+            return epochs.size >= n; }""", arg=[title, at_least], timeout=timeout)
+    return epochs_in(chart)
 
 
 def stop_if_training(page):
@@ -92,15 +74,16 @@ def test_train_two_epochs_on_500_examples(train_page):
     accuracy = match.group(2)
 
     chart = accuracy_chart(page)
+    wait_for_epochs(page, 2)  # Vega may still be drawing an earlier state of the chart
     rows = chart_data(chart)
     assert sorted({row["epoch"] for row in rows}) == [1, 2]
     assert sorted((row["set"], row["epoch"]) for row in rows) == [
         ("training", 1), ("training", 2), ("validation", 1), ("validation", 2)]
     assert all(0.0 <= row["value"] <= 1.0 for row in rows)
-    assert epochs_in(chart_with_title(main(page), "Cost")) == [1, 2]
+    assert wait_for_epochs(page, 2, "Cost") == [1, 2]
 
     expect(metric_value(sidebar(page), "Test accuracy")).to_have_text(accuracy)
-    expect(sidebar(page).get_by_text("2 epochs trained")).to_be_visible()
+    expect(sidebar(page).get_by_text("· 2 epochs trained")).to_be_visible()
     expect(sidebar(page).get_by_text("run-1 (trained in this session)")).to_be_visible()
     expect(main(page).get_by_role("button", name="Stop")).to_be_disabled()
     assert_no_exception(page)
@@ -124,8 +107,8 @@ def test_stop_keeps_the_finished_epochs(train_page):
     kept = int(match.group(1))
     assert 1 <= kept < epochs
 
-    assert epochs_in(accuracy_chart(page)) == list(range(1, kept + 1))
-    expect(sidebar(page).get_by_text(f"{kept} epochs trained")).to_be_visible()
+    assert wait_for_epochs(page, kept) == list(range(1, kept + 1))
+    expect(sidebar(page).get_by_text(f"· {kept} epochs trained")).to_be_visible()
     expect(metric_value(sidebar(page), "Test accuracy")).to_have_text(re.compile(r"^\d{1,3}\.\d\d%$"))
     expect(main(page).get_by_role("button", name="Train a new network")).to_be_enabled()
     expect(main(page).get_by_role("button", name="Stop")).to_be_disabled()
@@ -149,6 +132,9 @@ def test_training_goes_on_while_another_page_is_shown(train_page):
     finished = alert(main(page), "success", "Finished:")
     after = wait_for_epochs(page, before + 1)
     assert after[-1] > before or finished.count() == 1
+    # the settings of the running network are still in the form
+    expect(training_examples_thumb(page)).to_have_attribute("aria-valuetext", "30000")
+    expect(epochs_field(page)).to_have_value("100")
     assert_no_exception(page)
     stop_if_training(page)
     expect(main(page).get_by_role("button", name="Train a new network")).to_be_enabled()
