@@ -1,17 +1,22 @@
 """BLAS thread choice for training.
 
-On small mini-batches the matrix products are too small to split across
-threads: one BLAS thread is as fast and leaves the other cores to other users
-of the machine. On large ones, all threads are faster on an idle machine but
+When a mini-batch's matrix products are small (under about 4 million
+multiply-adds: [784, 30, 10] up to mini-batch ~150, [784, 100, 10] up to ~50),
+more BLAS threads gain nothing, so training uses one and leaves the other cores
+to other users of the machine. For larger products all threads are faster on an
+idle machine ([784, 800, 10]: 35-40% at mini-batches 10 to 100 on 2 cores) but
 can be several times slower when other processes keep the cores busy (a BLAS
 thread that loses its core stalls the whole product), so ``ThreadChoice`` times
-a few batches with each setting and keeps the faster, again every few hundred
-batches.
+a few batches with each setting and keeps the faster, checking again as it goes.
 """
-import contextlib
 import functools
 
-SINGLE_THREAD_MAX_BATCH = 32
+MIN_MULTIPLY_ADDS_FOR_THREADS = 4_000_000  # per mini-batch, forward pass
+
+
+def multiply_adds(batch_size, sizes):
+    """Multiply-adds of one mini-batch's forward matrix products."""
+    return batch_size * sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
 @functools.lru_cache(maxsize=1)
@@ -26,16 +31,10 @@ def current_threads():
     return max([info["num_threads"] for info in _controller().select(user_api="blas").info()] or [1])
 
 
-def blas_threads_for(batch_size):
-    """Context manager limiting BLAS to one thread for mini-batches up to 32 examples."""
-    if batch_size > SINGLE_THREAD_MAX_BATCH:
-        return contextlib.nullcontext()
-    return _controller().limit(limits=1, user_api="blas")
-
-
 class ThreadChoice:
-    """A context for a training run: one BLAS thread for small mini-batches; for larger
-    ones, one thread or all those in force, whichever runs batches faster right now.
+    """A context for a training run: one BLAS thread for small products (see the module
+    docstring); for larger ones, one thread or all those in force, whichever runs
+    batches faster right now.
 
     In the batch loop, when ``choice.tuning``: ``choice.start()`` before each batch
     and ``choice.record(seconds)`` after it. A trial times ``trial`` batches with each
@@ -46,9 +45,9 @@ class ThreadChoice:
     happens to several threads when other processes take the cores.
     """
 
-    def __init__(self, batch_size, trial=2, period=50, max_period=800, slack=1.5):
+    def __init__(self, batch_size, sizes, trial=2, period=50, max_period=800, slack=1.5):
         threads = current_threads()  # as many as the caller allows
-        single = batch_size <= SINGLE_THREAD_MAX_BATCH or threads == 1
+        single = multiply_adds(batch_size, sizes) < MIN_MULTIPLY_ADDS_FOR_THREADS or threads == 1
         self.candidates = (1,) if single else (1, threads)
         self.tuning = len(self.candidates) > 1
         self.trial, self.base_period, self.max_period, self.slack = trial, period, max_period, slack

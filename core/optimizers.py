@@ -11,19 +11,28 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("constant", "step", "cosine")
 
 
+DIRECT_MIN_SIZE = 50_000
+"""Weight matrices at least this big take their step inside the gradient's matrix
+product when the engine can (see ``core._gemm``); below it the call costs more than
+the pass it saves."""
+
+
 class _Optimizer:
-    """Updates ``params`` in place from gradient buffers.
+    """Updates ``params`` (weights, then biases) in place from gradient buffers.
 
     ``step(grads, eta)`` takes the gradients of the batch-mean cost. Optimisers with
-    ``takes_steps`` also offer ``apply(steps, eta)``, which takes -eta x those
-    gradients (what ``Backprop.propagate`` computes with scale -eta/m): that saves
-    a pass over every weight matrix per batch.
+    ``takes_steps`` also offer ``apply(steps, eta, done)``, which takes -eta x those
+    gradients (what ``Backprop.propagate`` computes with scale -eta/m), saving a
+    pass over every weight matrix, and ``direct(eta)``: per weight matrix, None or
+    the (target, beta) into which the engine may add the step itself, in which
+    case ``done[i]`` is True and ``apply`` finishes the update without that step.
     """
 
     takes_steps = False
 
     def __init__(self, weights, biases, l2):
         self.params = list(weights) + list(biases)
+        self.n_weights = len(weights)
         self.decayed = [True] * len(weights) + [False] * len(biases)
         self.l2 = float(l2)
         self.scratch = [np.empty_like(p) for p in self.params]
@@ -46,6 +55,10 @@ class SGD(_Optimizer):
 
     takes_steps = True
 
+    def direct(self, eta):
+        decay = 1.0 - float(eta) * self.l2
+        return [(w, decay) if w.size >= DIRECT_MIN_SIZE else None for w in self.params[:self.n_weights]]
+
     def step(self, grads, eta):
         eta = float(eta)
         for i, (param, grad) in enumerate(zip(self.params, grads)):
@@ -53,9 +66,11 @@ class SGD(_Optimizer):
             np.multiply(grad, -eta, out=out)
             self._apply(i, param, out, eta)
 
-    def apply(self, steps, eta):
+    def apply(self, steps, eta, done=()):
         eta = float(eta)
         for i, (param, step) in enumerate(zip(self.params, steps)):
+            if i < len(done) and done[i]:
+                continue  # (1 - eta l2) w + step is already in w
             self._apply(i, param, step, eta)
 
     def _apply(self, i, param, step, eta):
@@ -74,6 +89,10 @@ class Momentum(_Optimizer):
         self.momentum = float(momentum)
         self.velocity = [np.zeros_like(p) for p in self.params]
 
+    def direct(self, eta):
+        return [(v, self.momentum) if v.size >= DIRECT_MIN_SIZE else None
+                for v in self.velocity[:self.n_weights]]
+
     def step(self, grads, eta):
         eta = float(eta)
         for i, (param, grad) in enumerate(zip(self.params, grads)):
@@ -81,15 +100,16 @@ class Momentum(_Optimizer):
             np.multiply(grad, -eta, out=out)
             self._apply(i, param, out, eta)
 
-    def apply(self, steps, eta):
+    def apply(self, steps, eta, done=()):
         eta = float(eta)
         for i, (param, step) in enumerate(zip(self.params, steps)):
-            self._apply(i, param, step, eta)
+            self._apply(i, param, None if i < len(done) and done[i] else step, eta)
 
     def _apply(self, i, param, step, eta):
         v = self.velocity[i]
-        v *= self.momentum
-        v += step
+        if step is not None:  # else momentum v + step is already in v
+            v *= self.momentum
+            v += step
         if self.l2 and self.decayed[i]:
             decay = np.multiply(param, eta * self.l2, out=self.scratch[i])
             v -= decay

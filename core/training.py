@@ -14,7 +14,6 @@ from . import limits
 from .augment import random_affine
 from .backprop import Backprop
 from .blas import ThreadChoice
-from .costs import mean_cost
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
 from .validation import check_choice, check_count, check_positive
 
@@ -105,7 +104,7 @@ def fit(net, train, epochs=1, eta=3.0, batch_size=10, validation=None, *, optimi
     engine = Backprop(net, batch_size)
     updater = make_optimizer(optimizer, net.weights, net.biases, l2, momentum)
     batches = math.ceil(n / batch_size)
-    with ThreadChoice(batch_size) as threads:
+    with ThreadChoice(batch_size, net.sizes) as threads:
         for run_epoch in range(epochs):
             rate = learning_rate(schedule, eta, run_epoch, epochs, step_size, gamma)
             snapshot = net.copy_parameters()
@@ -162,7 +161,12 @@ def _run_epoch(net, engine, updater, threads, X, y, rng, rate, batch_size, batch
                         time.perf_counter() - started, done, net.history)
 
     forward, error, propagate = engine.forward, engine.error, engine.propagate
-    update = updater.apply if updater.takes_steps else updater.step
+    if updater.takes_steps:  # the engine computes -eta g, or adds it into the weights itself
+        direct, direct_done = updater.direct(rate), engine.direct_done
+        update = updater.apply
+    else:
+        direct, direct_done = None, None
+        update = updater.step
     inputs, grads = engine.inputs, engine.grads
     tuning = threads.tuning
     for batch in range(batches):
@@ -185,8 +189,11 @@ def _run_epoch(net, engine, updater, threads, X, y, rng, rate, batch_size, batch
             return "diverged"
         cost_sum += batch_cost
         seen = hi
-        propagate(xb, sign / m)
-        update(grads, rate)
+        propagate(xb, sign / m, direct)
+        if direct_done is None:
+            update(grads, rate)
+        else:
+            update(grads, rate, direct_done)
         if tuning:
             threads.record(time.perf_counter() - batch_started)
         if callback is not None and progress_every and (batch + 1) % progress_every == 0 and batch + 1 < batches:

@@ -66,7 +66,8 @@ def run(number, epochs, seed, data):
     summary = {
         "experiment": number, "status": result.status, "epochs": len(net.history),
         "final_test": test_accuracies[-1] if test_accuracies else None,
-        "best_test": test_accuracies[best] if best is not None else None, "best_epoch": best + 1 if best is not None else None,
+        "best_test": test_accuracies[best] if best is not None else None,
+        "best_epoch": best + 1 if best is not None else None,
         "final_validation": net.history[-1]["validation_accuracy"] if net.history else None,
         "training_seconds": training, "wall_seconds": wall, "book": spec["book"],
     }

@@ -12,6 +12,7 @@ from app_helpers import (app_data, chart_titled, chart_with_field, click, finish
                          guard_real_models, history_is_finite, models_folder, new_app, no_exception, percent, run,
                          set_widgets, sidebar_accuracy, texts, wait_until, weights_finite)
 from ui.session import MAX_RUNS_KEPT, Run
+from ui.sidebar import epochs_text
 
 SMALL = {"cfg_train_size": 500, "cfg_epochs": 2}
 # A setting that diverges at once, every time (fixed seed): deep ReLU network, SGD, eta 1000.
@@ -110,7 +111,7 @@ def test_stop_keeps_finished_epochs_and_continue_adds_to_the_same_network():
     assert 1 <= epochs < 200
     assert [e["epoch"] for e in net.history] == list(range(1, epochs + 1))
     assert weights_finite(net) and history_is_finite(net.history)
-    assert any(t.startswith("Stopped:") and f"keeps its {epochs} finished epochs" in t for t in texts(at.info))
+    assert any(t.startswith("Stopped:") and f"keeps the {epochs_text(epochs)} it finished" in t for t in texts(at.info))
     assert percent(sidebar_accuracy(at)) > 0.5
     assert _epochs_in(chart_titled(at, "Accuracy")) == list(range(1, epochs + 1))
 

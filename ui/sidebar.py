@@ -16,6 +16,10 @@ def describe(net):
     return arrows, f"{net.hidden} hidden, {net.output} output, {net.cost.replace('_', '-')} cost"
 
 
+def epochs_text(count):
+    return f"{count} epoch{'' if count == 1 else 's'}"
+
+
 def accuracy_text(net):
     return "not measured yet" if net.test_accuracy is None else f"{100 * net.test_accuracy:.2f}%"
 
@@ -40,7 +44,7 @@ def _current_model(data):
         st.caption(data.model_name)
         st.metric("Test accuracy", accuracy_text(net))
         st.markdown(f"**{arrows}**  \n{settings}  \n{net.n_parameters:,} parameters · "
-                    f"{len(net.history)} epochs trained")
+                    f"{epochs_text(len(net.history))} trained")
         if data.training:
             snap = data.job.snapshot()
             where = "waiting for a training slot" if snap.status == "queued" else \

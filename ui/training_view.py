@@ -4,6 +4,7 @@ import streamlit as st
 
 from . import charts, resources
 from .session import Run
+from .sidebar import epochs_text
 from .training_job import TrainingJob
 
 POLL_SECONDS = 0.5
@@ -75,10 +76,10 @@ def _status(job, snap):
                     text=f"Epoch {max(snap.run_epoch, 1)} of {snap.run_epochs} · batch {snap.batch} of "
                          f"{snap.batches}{timing}")
     elif snap.status == "completed":
-        st.success(f"Finished: {len(snap.history)} epochs trained, test accuracy "
+        st.success(f"Finished: {epochs_text(len(snap.history))} trained, test accuracy "
                    f"{100 * job.net.test_accuracy:.2f}%.", icon=":material/check_circle:")
     elif snap.status == "stopped":
-        st.info(f"Stopped: {snap.message}. The network keeps its {len(snap.history)} finished epochs.",
+        st.info(f"Stopped: {snap.message}. The network keeps the {epochs_text(len(snap.history))} it finished.",
                 icon=":material/stop_circle:")
     elif snap.status == "diverged":
         st.error(snap.message, icon=":material/error:")

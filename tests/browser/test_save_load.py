@@ -58,7 +58,7 @@ def test_download_then_upload_the_network(page, app_url, tmp_path):
     expect(alert(sidebar(page), "success", "Loaded 'run-1.npz'")).to_be_visible()
     expect(sidebar(page).get_by_text("run-1.npz (uploaded)")).to_be_visible()
     expect(accuracy).to_have_text(trained)
-    expect(sidebar(page).get_by_text("· 1 epochs trained")).to_be_visible()
+    expect(sidebar(page).get_by_text("· 1 epoch trained")).to_be_visible()
     assert_no_exception(page)
 
 

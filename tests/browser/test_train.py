@@ -10,7 +10,7 @@ from browser_helpers import (RUN_TIMEOUT, alert, assert_no_exception, chart_data
 pytestmark = pytest.mark.browser
 
 FINISHED = re.compile(r"Finished: (\d+) epochs trained, test accuracy (\d+\.\d\d%)\.")
-STOPPED = re.compile(r"Stopped: .*The network keeps its (\d+) finished epochs\.")
+STOPPED = re.compile(r"Stopped: .*The network keeps the (\d+) epochs? it finished\.")
 TRAINING_TIMEOUT = 120_000  # ms
 
 

@@ -1,0 +1,31 @@
+"""Training through the direct BLAS call (core._gemm) gives what NumPy's matmul gives."""
+import numpy as np
+import pytest
+
+import core.backprop
+from core import Net
+from core._gemm import find_gemm
+
+
+@pytest.fixture(scope="module")
+def subset(mnist):
+    train, _, _ = mnist
+    return train.X[:3000], train.y[:3000]
+
+
+@pytest.mark.parametrize("hidden,optimizer", [("sigmoid", "sgd"), ("relu", "momentum"), ("tanh", "adam")])
+def test_direct_gemm_training_matches_numpy(subset, monkeypatch, hidden, optimizer):
+    if find_gemm() is None:
+        pytest.skip("no OpenBLAS found behind NumPy: training uses np.matmul only")
+    settings = dict(epochs=1, eta=0.5 if optimizer != "adam" else 0.001, batch_size=100, optimizer=optimizer,
+                    weight_decay=1.0)
+    # 300 hidden units x 100 examples is above the size where the direct call is used
+    direct = Net([784, 300, 10], hidden=hidden, init="xavier", seed=3)
+    assert core.backprop.Backprop(direct, 100)._gemm is not core.backprop._no_gemm
+    direct.fit(subset, **settings)
+    monkeypatch.setattr(core.backprop, "find_gemm", lambda: None)
+    plain = Net([784, 300, 10], hidden=hidden, init="xavier", seed=3)
+    plain.fit(subset, **settings)
+    for a, b in zip(direct.weights + direct.biases, plain.weights + plain.biases):
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-5)
+    assert direct.history[0]["train_accuracy"] == pytest.approx(plain.history[0]["train_accuracy"], abs=0.01)
