@@ -77,25 +77,39 @@ def _is_example_pair(data):
     return all(isinstance(item, tuple) and len(item) == 2 for item in data)
 
 
+def check_fit_settings(n, epochs=1, eta=3.0, batch_size=10, *, optimizer="sgd", momentum=0.9,
+                       weight_decay=0.0, schedule="constant", step_size=10, gamma=0.5, progress_every=None):
+    """Check training settings for n examples; a ValueError says what is wrong.
+
+    ``fit`` calls it first; a UI can call it before it starts anything.
+    """
+    check_count("training-set size", n, 1, limits.MAX_TRAINING_EXAMPLES)
+    check_count("epochs", epochs, 1, limits.MAX_EPOCHS)
+    check_positive("learning rate", eta)
+    if isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size > n:
+        raise ValueError(f"the mini-batch size ({batch_size}) is larger than the training set ({n} examples)")
+    check_count("mini-batch size", batch_size, 1, n)
+    check_positive("weight decay", weight_decay, allow_zero=True)
+    check_choice("optimiser", optimizer, OPTIMIZERS)
+    check_choice("learning-rate schedule", schedule, SCHEDULES)
+    check_count("step size", step_size, 1, 10**9)
+    check_positive("gamma", gamma)
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    if progress_every is not None:
+        check_count("progress interval", progress_every, 1, 10**9)
+
+
 def fit(net, train, epochs=1, eta=3.0, batch_size=10, validation=None, *, optimizer="sgd",
         momentum=0.9, weight_decay=0.0, schedule="constant", step_size=10, gamma=0.5,
         augment=False, callback=None, progress_every=None, should_stop=None, seed=None):
     X, y = as_arrays(train, net.dtype, net.sizes[0])
     n = len(X)
     _check_labels(y, net.sizes[-1])
-    check_count("training-set size", n, 1, limits.MAX_TRAINING_EXAMPLES)
-    epochs = check_count("epochs", epochs, 1, limits.MAX_EPOCHS)
-    eta = check_positive("learning rate", eta)
-    batch_size = check_count("mini-batch size", batch_size, 1, max(n, 1))
-    l2 = check_positive("weight decay", weight_decay, allow_zero=True) / n
-    check_choice("optimiser", optimizer, OPTIMIZERS)
-    check_choice("learning-rate schedule", schedule, SCHEDULES)
-    step_size = check_count("step size", step_size, 1, 10**9)
-    gamma = check_positive("gamma", gamma)
-    if not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    if progress_every is not None:
-        progress_every = check_count("progress interval", progress_every, 1, 10**9)
+    check_fit_settings(n, epochs, eta, batch_size, optimizer=optimizer, momentum=momentum,
+                       weight_decay=weight_decay, schedule=schedule, step_size=step_size, gamma=gamma,
+                       progress_every=progress_every)
+    eta, gamma, l2 = float(eta), float(gamma), float(weight_decay) / n
     if validation is not None:
         validation = as_arrays(validation, net.dtype, net.sizes[0])
         _check_labels(validation[1], net.sizes[-1])

@@ -182,13 +182,16 @@ def test_parameter_limit_is_read_when_training(monkeypatch):
     assert app_data(at).job is None
 
 
-def test_a_batch_larger_than_the_training_set_fails_with_a_message():
+def test_a_batch_larger_than_the_training_set_is_refused_before_anything_starts():
     at = _train_page(cfg_train_size=500, cfg_batch_size=1024, cfg_epochs=1)
-    click(at, "train_button")
-    job = finish_training(at)
-    no_exception(at)
-    assert job.status == "failed"
-    assert any("mini-batch size" in t for t in texts(at.error)), texts(at.error)
+    before = app_data(at).net
+    for button in ("train_button", "continue_button"):
+        click(at, button)
+        no_exception(at)
+        assert any("mini-batch size (1024) is larger than the training set (500 examples)" in t
+                   for t in texts(at.error)), texts(at.error)
+        data = app_data(at)
+        assert data.job is None and data.net is before and data.runs == []
 
 
 def test_runs_keep_unique_numbers_after_the_oldest_are_dropped():

@@ -385,7 +385,7 @@ def test_random_affine_float64_and_empty():
     ({"eta": float("nan")}, r"learning rate must be a finite number, got nan"),
     ({"eta": float("inf")}, r"learning rate must be a finite number"),
     ({"eta": "3"}, r"learning rate must be a finite number, got '3'"),
-    ({"batch_size": 1001}, r"mini-batch size must be between 1 and 1000, got 1001"),
+    ({"batch_size": 1001}, r"the mini-batch size \(1001\) is larger than the training set \(1000 examples\)"),
     ({"batch_size": 0}, r"mini-batch size must be between 1 and 1000, got 0"),
     ({"batch_size": 2.5}, r"mini-batch size must be a whole number, got 2.5"),
     ({"epochs": 0}, r"epochs must be between 1 and \d+, got 0"),

@@ -2,6 +2,7 @@
 from dataclasses import dataclass, field
 
 from core import Net
+from core.training import check_fit_settings
 
 OUTPUT_COSTS = {
     "sigmoid + quadratic": ("sigmoid", "quadratic"),
@@ -34,6 +35,12 @@ class TrainSettings:
         """A new network with these settings (ValueError if they are not allowed)."""
         output, cost = OUTPUT_COSTS[self.output_cost]
         return Net(self.sizes, hidden=self.hidden, output=output, cost=cost, init=self.init, seed=self.seed)
+
+    def check(self):
+        """ValueError if these learning settings cannot be trained (before anything starts)."""
+        options = self.fit_options()
+        del options["augment"]
+        check_fit_settings(self.train_size, **options)
 
     def fit_options(self):
         """Keyword arguments for Net.fit (progress reported about 50 times an epoch)."""

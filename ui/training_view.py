@@ -15,6 +15,7 @@ def buttons(data, settings):
     if st.button("Train a new network", type="primary", icon=":material/play_arrow:", disabled=training,
                  key="train_button", width="stretch"):
         try:
+            settings.check()
             net = settings.build()
         except ValueError as error:
             st.error(f"These settings cannot be trained: {error}")
@@ -26,14 +27,23 @@ def buttons(data, settings):
             st.rerun()
     if st.button("Continue training", icon=":material/fast_forward:", disabled=training, key="continue_button",
                  width="stretch", help="Train the current network further with the learning settings above"):
-        if not any(run.history is data.net.history for run in data.runs):
-            label = f"run {data.runs_added + 1} ({data.model_name.split(' (')[0]} continued)"
-            data.add_run(Run(label, settings.summary(), data.net.history))
-        _start(data, data.net, settings)
-        st.rerun()
+        _continue(data, settings)
     if st.button("Stop", icon=":material/stop:", disabled=not training, key="stop_button", width="stretch",
                  help="Ends training after the current mini-batch, keeping what was learned"):
         data.job.stop()
+
+
+def _continue(data, settings):
+    try:
+        settings.check()
+    except ValueError as error:
+        st.error(f"These settings cannot be trained: {error}")
+        return
+    if not any(run.history is data.net.history for run in data.runs):
+        label = f"run {data.runs_added + 1} ({data.model_name.split(' (')[0]} continued)"
+        data.add_run(Run(label, settings.summary(), data.net.history))
+    _start(data, data.net, settings)
+    st.rerun()
 
 
 def _start(data, net, settings):
