@@ -23,7 +23,6 @@ st.caption("Back-projection pushes each digit's output back through the transpos
            "pixels until the network is sure it sees the digit (bright pixels are ink).")
 
 
-
 def _picture(image):
     """Signed maps as a red/blue heatmap; optimised images as white ink on black, contrast stretched."""
     if method == "backproject":
@@ -31,9 +30,13 @@ def _picture(image):
     return digit_image((image - image.min()) / max(float(image.max() - image.min()), 1e-9), scale=6)
 
 
-with st.spinner("Imagining…"):
+def _imagine():
     images = imagine_all(net, np.arange(10), method)
-    probabilities = net.predict_proba(images.reshape(10, -1))
+    return images, net.predict_proba(images.reshape(10, -1))
+
+
+with st.spinner("Imagining…"):
+    images, probabilities = session().remember(("imagine", method), _imagine)
 for row in range(2):
     columns = st.columns(5)
     for digit, column in zip(range(5 * row, 5 * row + 5), columns):
@@ -45,10 +48,14 @@ st.subheader("What each neuron looks for")
 if len(net.sizes) < 3:
     st.caption("This network has no hidden layer: below are the output neurons' weights, one per digit.")
 weights = net.weights[0]
-shown = min(len(weights), MAX_NEURONS_SHOWN)
-st.caption(f"The incoming weights of {shown} of the {len(weights)} neurons of the first layer, as 28×28 "
-           "images: red pixels excite the neuron, blue ones inhibit it.")
+strength = np.linalg.norm(weights, axis=1)
+silent = int(np.count_nonzero(strength < 1e-3 * strength.max()))
+order = np.argsort(-strength)[:MAX_NEURONS_SHOWN]
+st.caption(f"The incoming weights of the {len(order)} neurons of the first layer with the strongest weights "
+           f"(of {len(weights)}), as 28×28 images: red pixels excite the neuron, blue ones inhibit it."
+           + (f" {silent} neurons have all-but-zero weights: they stopped responding during training."
+              if silent else ""))
 columns = st.columns(8)
-for neuron in range(shown):
-    columns[neuron % 8].image(heatmap_image(weights[neuron].reshape(28, 28), scale=4),
-                              caption=f"neuron {neuron + 1}", width="stretch")
+for slot, neuron in enumerate(order):
+    columns[slot % 8].image(heatmap_image(weights[neuron].reshape(28, 28), scale=4),
+                            caption=f"neuron {neuron + 1}", width="stretch")

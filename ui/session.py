@@ -32,10 +32,23 @@ class SessionData:
     drawing: dict = None                 # canvas json, kept across page switches
     canvas_version: int = 0              # bumped by "Clear" to remount the canvas
     notice: tuple = None                 # (kind, text) to show once after a rerun
+    _memo: dict = field(default_factory=dict)
 
     def use_network(self, net, name):
         """Make ``net`` the current network (the training job, if any, keeps running on its own)."""
         self.net, self.model_name = net, name
+
+    def remember(self, what, compute):
+        """``compute()`` once per current network state (for slow views such as Imagine).
+
+        The network's state is its identity and epoch count; nothing is kept while it trains.
+        """
+        if self.training:
+            return compute()
+        key = (what, id(self.net), len(self.net.history))
+        if key not in self._memo:
+            self._memo = {key: compute()}
+        return self._memo[key]
 
     def add_run(self, run):
         self.runs.append(run)
