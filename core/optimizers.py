@@ -50,14 +50,11 @@ class _Optimizer:
         raise NotImplementedError
 
 
-class SGD(_Optimizer):
-    """w <- w - eta (g + l2 w), computed as w <- (1 - eta l2) w - eta g as in Nielsen's book."""
+class _StepOptimizer(_Optimizer):
+    """An update that can take the step -eta g precomputed (``apply``), even already
+    added into its target by the gradient's own matrix product (``direct``)."""
 
     takes_steps = True
-
-    def direct(self, eta):
-        decay = 1.0 - float(eta) * self.l2
-        return [(w, decay) if w.size >= DIRECT_MIN_SIZE else None for w in self.params[:self.n_weights]]
 
     def step(self, grads, eta):
         eta = float(eta)
@@ -65,6 +62,14 @@ class SGD(_Optimizer):
             out = self.scratch[i]
             np.multiply(grad, -eta, out=out)
             self._apply(i, param, out, eta)
+
+
+class SGD(_StepOptimizer):
+    """w <- w - eta (g + l2 w), computed as w <- (1 - eta l2) w - eta g as in Nielsen's book."""
+
+    def direct(self, eta):
+        decay = 1.0 - float(eta) * self.l2
+        return [(w, decay) if w.size >= DIRECT_MIN_SIZE else None for w in self.params[:self.n_weights]]
 
     def apply(self, steps, eta, done=()):
         eta = float(eta)
@@ -79,10 +84,8 @@ class SGD(_Optimizer):
         param += step
 
 
-class Momentum(_Optimizer):
+class Momentum(_StepOptimizer):
     """v <- momentum v - eta (g + l2 w); w <- w + v."""
-
-    takes_steps = True
 
     def __init__(self, weights, biases, l2, momentum=0.9):
         super().__init__(weights, biases, l2)
@@ -92,13 +95,6 @@ class Momentum(_Optimizer):
     def direct(self, eta):
         return [(v, self.momentum) if v.size >= DIRECT_MIN_SIZE else None
                 for v in self.velocity[:self.n_weights]]
-
-    def step(self, grads, eta):
-        eta = float(eta)
-        for i, (param, grad) in enumerate(zip(self.params, grads)):
-            out = self.scratch[i]
-            np.multiply(grad, -eta, out=out)
-            self._apply(i, param, out, eta)
 
     def apply(self, steps, eta, done=()):
         eta = float(eta)
