@@ -63,7 +63,7 @@ def _optimize(net, digits, steps=300, step_size=0.05, l2=0.001, l1=0.001, jitter
         x += step_size * grad / np.maximum(scale, 1e-12)
         np.clip(x, 0.0, 1.0, out=x)
         if blur_every and step % blur_every == 0:
-            x = _blur(x)
+            x = blur(x)
     return x.reshape(-1, SIDE, SIDE).astype(np.float32)
 
 
@@ -72,8 +72,8 @@ def _shift(x, dy, dx):
     return np.roll(x.reshape(-1, SIDE, SIDE), (dy, dx), axis=(1, 2)).reshape(x.shape)
 
 
-def _blur(x):
-    """A light 3x3 blur (centre 1/2, each 4-neighbour 1/8), edges clamped."""
+def blur(x):
+    """A light 3x3 blur of flattened or 28x28 images (centre 1/2, each 4-neighbour 1/8), edges clamped."""
     images = x.reshape(-1, SIDE, SIDE)
     padded = np.pad(images, ((0, 0), (1, 1), (1, 1)), mode="edge")
     neighbours = padded[:, :-2, 1:-1] + padded[:, 2:, 1:-1] + padded[:, 1:-1, :-2] + padded[:, 1:-1, 2:]
@@ -84,11 +84,12 @@ def _blur(x):
 _DIVERGING = np.array([[5, 48, 97], [67, 147, 195], [247, 247, 247], [214, 96, 77], [103, 0, 31]], float)
 
 
-def heatmap_image(values, scale=8, symmetric=True):
+def heatmap_image(values, scale=8, symmetric=True, ink=None):
     """An RGB PIL image of a 2-D array with a diverging blue-white-red colour map.
 
     With ``symmetric`` zero is white and the colour limits are ±max|values|; else the
-    array's own minimum and maximum span the map.
+    array's own minimum and maximum span the map. ``ink`` (same shape, in [0, 1]) is
+    drawn over the map in dark grey, so a map can be read against the digit it explains.
     """
     values = np.asarray(values, dtype=np.float64)
     if symmetric:
@@ -99,6 +100,9 @@ def heatmap_image(values, scale=8, symmetric=True):
         position = (values - low) / max(high - low, 1e-12)
     stops = np.linspace(0.0, 1.0, len(_DIVERGING))
     rgb = np.stack([np.interp(position, stops, _DIVERGING[:, c]) for c in range(3)], axis=-1)
+    if ink is not None:
+        shade = 0.6 * np.clip(np.asarray(ink, dtype=np.float64), 0.0, 1.0)[..., None]
+        rgb = rgb * (1.0 - shade) + 40.0 * shade
     image = Image.fromarray(rgb.round().astype(np.uint8), "RGB")
     return image.resize((values.shape[1] * scale, values.shape[0] * scale), Image.NEAREST)
 

@@ -6,7 +6,7 @@ page_frame()
 
 from streamlit_drawable_canvas import st_canvas  # noqa: E402
 
-from core.imagine import digit_image, heatmap_image  # noqa: E402
+from core.imagine import blur, digit_image, heatmap_image  # noqa: E402
 from core.preprocess import load_image  # noqa: E402
 from ui import charts  # noqa: E402
 from ui.drawing import read_digit  # noqa: E402
@@ -68,6 +68,7 @@ with right:
         b.metric("Confidence", f"{100 * reading.confidence:.1f}%")
         st.altair_chart(charts.probability_chart(reading.probabilities), key="probability_chart")
         seen, why = st.columns(2)
-        seen.image(digit_image(reading.seen, scale=6), caption="What the network sees (28×28)")
-        why.image(heatmap_image(reading.saliency, scale=6),
-                  caption=f"Pixels for (red) and against (blue) a {reading.digit}")
+        seen.image(digit_image(reading.seen, scale=6), caption="What the network sees (28×28)", width="stretch")
+        why.image(heatmap_image(blur(reading.saliency), scale=6, ink=reading.seen), width="stretch",
+                  caption=f"Pixels for (red) and against (blue) a {reading.digit}: more ink on red pixels "
+                          "would make the network surer")

@@ -8,8 +8,8 @@ page_frame()
 from core.imagine import digit_image, heatmap_image, imagine_all  # noqa: E402
 from ui.session import session  # noqa: E402
 
-METHODS = {"Back-projection (the original's idea)": "backproject",
-           "Optimisation (activation maximisation)": "optimize"}
+METHODS = {"Optimisation (activation maximisation)": "optimize",
+           "Back-projection (the original's idea)": "backproject"}
 MAX_NEURONS_SHOWN = 48
 
 net = session().net
@@ -18,9 +18,9 @@ st.caption("Ask the network: “I trained you to recognise a 3. What do you thin
 
 label = st.radio("Method", list(METHODS), horizontal=True, key="imagine_method")
 method = METHODS[label]
-st.caption("Back-projection pushes each digit's output back through the transposed weights: red pixels "
-           "speak for the digit, blue against it. Optimisation starts from a dark image and changes its "
-           "pixels until the network is sure it sees the digit (bright pixels are ink).")
+st.caption("Optimisation starts from a black image and changes its pixels until the network is sure it "
+           "sees the digit (bright pixels are ink). Back-projection pushes each digit's output back through "
+           "the transposed weights: red pixels speak for the digit, blue against it.")
 
 
 def _picture(image):

@@ -208,3 +208,18 @@ def test_runs_keep_unique_numbers_after_the_oldest_are_dropped():
     assert len(labels) == MAX_RUNS_KEPT and len(set(labels)) == MAX_RUNS_KEPT
     assert labels[-2:] == [f"run {MAX_RUNS_KEPT + 1}", f"run {MAX_RUNS_KEPT + 2}"]
     assert app_data(at).model_name == f"run-{MAX_RUNS_KEPT + 2} (trained in this session)"
+
+
+def test_one_training_at_a_time_per_session():
+    at = _train_page(cfg_train_size=2000, cfg_epochs=50)
+    click(at, "train_button")
+    first = app_data(at).job
+    assert first is not None and first.active
+    at.run(timeout=30)
+    assert at.button(key="train_button").disabled and at.button(key="continue_button").disabled
+    assert not at.button(key="stop_button").disabled
+    assert app_data(at).job is first
+    first.stop()
+    finish_training(at)
+    no_exception(at)
+    assert not at.button(key="train_button").disabled

@@ -149,3 +149,25 @@ def test_digit_image_is_white_ink_on_black():
     assert image.mode == "L" and image.size == (56, 56)
     pixels = np.asarray(image)
     assert pixels[0, 0] == 0 and pixels[20, 27] == 255
+
+
+def test_heatmap_image_draws_ink_over_the_map():
+    values = np.linspace(-1, 1, 28 * 28).reshape(28, 28)
+    ink = np.zeros((28, 28))
+    ink[10:18, 13:15] = 1.0
+    plain = np.asarray(heatmap_image(values, scale=1), dtype=float)
+    inked = np.asarray(heatmap_image(values, scale=1, ink=ink), dtype=float)
+    assert np.array_equal(plain[ink == 0], inked[ink == 0])
+    assert (inked[ink == 1].sum(axis=-1) < plain[ink == 1].sum(axis=-1)).all()
+
+
+def test_blur_keeps_flat_images_and_smooths_a_spike():
+    from core.imagine import blur
+
+    flat = np.full((2, 784), 0.3)
+    np.testing.assert_allclose(blur(flat), flat)
+    spike = np.zeros((28, 28))
+    spike[14, 14] = 1.0
+    smoothed = blur(spike).reshape(28, 28)
+    assert smoothed[14, 14] == pytest.approx(0.5) and smoothed[13, 14] == pytest.approx(0.125)
+    assert smoothed.sum() == pytest.approx(1.0)

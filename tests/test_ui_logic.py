@@ -271,3 +271,21 @@ def test_history_chart_data_leaves_out_missing_and_non_finite_values():
         (1, "accuracy", "training"), (1, "cost", "training"), (2, "accuracy", "validation"), (2, "cost", "validation")]
     runs = charts.runs_chart([Run("a", "", history)]).data
     assert list(runs.accuracy) == [0.5, 0.6]
+
+
+def test_a_second_training_click_in_a_session_is_refused_with_a_warning():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        from types import SimpleNamespace
+
+        import streamlit as st
+
+        from ui.training_view import _busy
+
+        st.session_state["busy"] = _busy(SimpleNamespace(training=True))
+        st.session_state["idle"] = _busy(SimpleNamespace(training=False))
+
+    at = AppTest.from_function(script).run(timeout=30)
+    assert at.session_state["busy"] is True and at.session_state["idle"] is False
+    assert len(at.warning) == 1 and "already training" in at.warning[0].value

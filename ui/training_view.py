@@ -13,7 +13,7 @@ POLL_SECONDS = 0.5
 def buttons(data, settings):
     training = data.training
     if st.button("Train a new network", type="primary", icon=":material/play_arrow:", disabled=training,
-                 key="train_button", width="stretch"):
+                 key="train_button", width="stretch") and not _busy(data):
         try:
             settings.check()
             net = settings.build()
@@ -26,11 +26,19 @@ def buttons(data, settings):
             _start(data, net, settings)
             st.rerun()
     if st.button("Continue training", icon=":material/fast_forward:", disabled=training, key="continue_button",
-                 width="stretch", help="Train the current network further with the learning settings above"):
+                 width="stretch", help="Train the current network further with the learning settings above") \
+            and not _busy(data):
         _continue(data, settings)
     if st.button("Stop", icon=":material/stop:", disabled=not training, key="stop_button", width="stretch",
                  help="Ends training after the current mini-batch, keeping what was learned"):
         data.job.stop()
+
+
+def _busy(data):
+    """One training at a time per session (a second click can arrive before the button is disabled)."""
+    if data.training:
+        st.warning("This session is already training a network: stop it or wait for it to finish.")
+    return data.training
 
 
 def _continue(data, settings):
