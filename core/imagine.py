@@ -45,16 +45,27 @@ def _backproject(net, digits):
     return (signal / np.maximum(peak, 1e-12)).reshape(-1, SIDE, SIDE).astype(np.float32)
 
 
-def _optimize(net, digits, steps=300, step_size=0.05, l2=0.001, l1=0.001, jitter=2, blur_every=4, seed=0):
+def _optimize(net, digits, steps=300, step_size=0.05, l2=0.001, l1=0.001, jitter=3, blur_every=2, seed=0,
+              confidence=0.9):
     """Normalised gradient ascent on log p(digit | x) - l2·‖x‖² - l1·Σx, pixels kept in [0, 1].
 
-    Two regularisers make the result look drawn rather than like noise: every step
-    sees the image shifted by up to ``jitter`` pixels (so only features the network
-    finds anywhere nearby survive), and every ``blur_every`` steps the image is
-    blurred a little (smoothness).
+    Two regularisers make the result look drawn rather than like noise: each step sees
+    the image shifted by up to ``jitter`` pixels (so only features the network finds
+    anywhere nearby survive), and every ``blur_every`` steps the image is blurred a
+    little (smoothness). A network with no such features (an untrained one, say) may
+    not be convinced by the result: images it gives less than ``confidence`` are then
+    refined without jitter until it is.
     """
     rng = np.random.default_rng(seed)
-    x = np.zeros((len(digits), SIDE * SIDE))
+    x = _ascend(net, np.zeros((len(digits), SIDE * SIDE)), digits, steps, step_size, l2, l1, jitter,
+                blur_every, rng)
+    unsure = net.predict_proba(x)[np.arange(len(digits)), digits] < confidence
+    if unsure.any():
+        x[unsure] = _ascend(net, x[unsure], digits[unsure], steps, step_size / 2, l2, l1, 0, 0, rng)
+    return x.reshape(-1, SIDE, SIDE).astype(np.float32)
+
+
+def _ascend(net, x, digits, steps, step_size, l2, l1, jitter, blur_every, rng):
     for step in range(steps):
         dy, dx = rng.integers(-jitter, jitter + 1, 2)
         grad = _shift(net.input_gradient(_shift(x, dy, dx), digits).astype(np.float64), -dy, -dx)
@@ -64,7 +75,7 @@ def _optimize(net, digits, steps=300, step_size=0.05, l2=0.001, l1=0.001, jitter
         np.clip(x, 0.0, 1.0, out=x)
         if blur_every and step % blur_every == 0:
             x = blur(x)
-    return x.reshape(-1, SIDE, SIDE).astype(np.float32)
+    return x
 
 
 def _shift(x, dy, dx):

@@ -73,6 +73,9 @@ def test_optimize_works_for_sigmoid_networks_too(trained):
     net = Net([784, 10], seed=0)
     images = imagine_all(net, [3, 8], "optimize", steps=100)
     assert list(net.predict(images.reshape(2, -1))) == [3, 8]
+    # an untrained network has no shift-robust features: the jittered images are refined until it is sure
+    probabilities = net.predict_proba(images.reshape(2, -1))
+    assert probabilities[0, 3] >= 0.9 and probabilities[1, 8] >= 0.9
 
 
 @pytest.mark.parametrize("digit", [10, -1, 2.5, "3", True, None, [1, 2]])
