@@ -60,9 +60,9 @@ def train_page(page, app_url):
         stop_if_training(page)
 
 
-def test_train_two_epochs_on_500_examples(train_page):
+def test_train_two_epochs_on_10000_examples(train_page):
     page = train_page
-    set_training_examples(page, ["Home"], 500)
+    set_training_examples(page, ["Home", "ArrowRight", "ArrowRight", "ArrowRight", "ArrowRight"], 10_000)
     set_epochs(page, 2)
     main(page).get_by_role("button", name="Train a new network").click()
 
