@@ -119,7 +119,7 @@ class Net:
 
     def gradients(self, X, y):
         """Gradients (grads_w, grads_b) of the batch-mean cost, without regularisation."""
-        X, y = as_arrays((X, y), self.dtype, self.sizes[0])
+        X, y = as_arrays((X, y), self.dtype, self.sizes[0], self.sizes[-1])
         engine = Backprop(self, len(X))
         engine.forward(X)
         grads_w, grads_b = engine.backward(X, y)
@@ -152,7 +152,7 @@ class Net:
 
     def evaluate(self, X, y=None):
         """{"accuracy": fraction correct, "cost": mean cost} on (X, y) or a dataset pair."""
-        X, y = as_arrays((X, y) if y is not None else X, self.dtype, self.sizes[0])
+        X, y = as_arrays((X, y) if y is not None else X, self.dtype, self.sizes[0], self.sizes[-1])
         correct, cost_sum = 0, 0.0
         for i in range(0, len(X), _EVAL_CHUNK):
             acts, z = self._forward(X[i:i + _EVAL_CHUNK])
@@ -164,7 +164,7 @@ class Net:
 
     def confusion_matrix(self, X, y=None):
         """counts[true, predicted] as an (classes, classes) integer array."""
-        X, y = as_arrays((X, y) if y is not None else X, self.dtype, self.sizes[0])
+        X, y = as_arrays((X, y) if y is not None else X, self.dtype, self.sizes[0], self.sizes[-1])
         return confusion_counts(y, self.predict(X), self.sizes[-1])
 
     def per_class_accuracy(self, X, y=None):
@@ -176,7 +176,7 @@ class Net:
 
     def test(self, test_data):
         """Print and return the percentage of ``test_data`` classified correctly; remembered on the net."""
-        X, y = as_arrays(test_data, self.dtype, self.sizes[0])
+        X, y = as_arrays(test_data, self.dtype, self.sizes[0], self.sizes[-1])
         accuracy = self.evaluate(X, y)["accuracy"]
         self.test_accuracy = accuracy
         print(f"{int(round(accuracy * len(y)))} / {len(y)} correct ({100 * accuracy:.2f}%)")

@@ -42,7 +42,7 @@ class FitResult:
     message: str = ""
 
 
-def as_arrays(data, dtype, n_inputs=None):
+def as_arrays(data, dtype, n_inputs, n_classes):
     """(X, y) from an (X, y) pair of arrays or a list of (x, y) tuples (the original format).
 
     In the original format x is a (784, 1) column and y either a label or a
@@ -63,12 +63,14 @@ def as_arrays(data, dtype, n_inputs=None):
         X = X.reshape(len(X), -1) if X.ndim > 2 else X
     if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
         raise ValueError(f"X must be (n, inputs) and y (n,), got X {X.shape} and y {y.shape}")
-    if n_inputs is not None and X.shape[1] != n_inputs:
+    if X.shape[1] != n_inputs:
         raise ValueError(f"this network expects {n_inputs} inputs per example, the data has {X.shape[1]}")
     if not np.issubdtype(y.dtype, np.integer):
         if not (np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0)):
             raise ValueError("labels y must be whole numbers")
         y = y.astype(np.int64)
+    if len(y) and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"labels must be between 0 and {n_classes - 1}")
     return X, y
 
 
@@ -103,16 +105,14 @@ def check_fit_settings(n, epochs=1, eta=3.0, batch_size=10, *, optimizer="sgd", 
 def fit(net, train, epochs=1, eta=3.0, batch_size=10, validation=None, *, optimizer="sgd",
         momentum=0.9, weight_decay=0.0, schedule="constant", step_size=10, gamma=0.5,
         augment=False, callback=None, progress_every=None, should_stop=None, seed=None):
-    X, y = as_arrays(train, net.dtype, net.sizes[0])
+    X, y = as_arrays(train, net.dtype, net.sizes[0], net.sizes[-1])
     n = len(X)
-    _check_labels(y, net.sizes[-1])
     check_fit_settings(n, epochs, eta, batch_size, optimizer=optimizer, momentum=momentum,
                        weight_decay=weight_decay, schedule=schedule, step_size=step_size, gamma=gamma,
                        progress_every=progress_every)
     eta, gamma, l2 = float(eta), float(gamma), float(weight_decay) / n
     if validation is not None:
-        validation = as_arrays(validation, net.dtype, net.sizes[0])
-        _check_labels(validation[1], net.sizes[-1])
+        validation = as_arrays(validation, net.dtype, net.sizes[0], net.sizes[-1])
 
     rng = np.random.default_rng(seed) if seed is not None else net.rng
     engine = Backprop(net, batch_size)
@@ -227,11 +227,6 @@ def _run_epoch(net, engine, updater, threads, X, y, rng, rate, batch_size, batch
     if callback is not None:
         callback(progress(batches, True))
     return "done"
-
-
-def _check_labels(y, n_classes):
-    if len(y) and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"labels must be between 0 and {n_classes - 1}")
 
 
 def _divergence_message(rate, epochs_kept):

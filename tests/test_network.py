@@ -284,3 +284,13 @@ def test_test_accepts_the_original_format(small_trained_net, evaluation_data, ca
 def test_repr_mentions_architecture():
     text = repr(Net([6, 5, 4], hidden="tanh", output="softmax", cost="cross_entropy"))
     assert "[6, 5, 4]" in text and "tanh" in text and "softmax" in text and "cross_entropy" in text
+
+
+def test_evaluation_refuses_labels_out_of_range():
+    net = Net([6, 4, 3], seed=0)
+    X = np.zeros((2, 6))
+    for call in (net.evaluate, net.confusion_matrix, net.per_class_accuracy):
+        with pytest.raises(ValueError, match="labels must be between 0 and 2"):
+            call(X, np.array([0, 3]))
+    with pytest.raises(ValueError, match="labels must be between 0 and 2"):
+        net.gradients(X, np.array([-1, 0]))
