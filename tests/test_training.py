@@ -432,3 +432,23 @@ def test_training_set_size_cap(small, monkeypatch):
     with pytest.raises(ValueError, match="training-set size must be between 1 and 100, got 1000"):
         net.fit((X, y))
     assert net.fit((X[:100], y[:100])).status == "completed"
+
+
+def test_training_is_reproducible_from_its_seed(mnist):
+    """What scripts/train_default.py relies on: same seed and one BLAS thread, same weights bit for bit."""
+    from threadpoolctl import threadpool_limits
+
+    train, _, _ = mnist
+    subset = (train.X[:2000], train.y[:2000])
+
+    def trained(seed):
+        net = Net([784, 64, 10], hidden="relu", output="softmax", cost="cross_entropy", init="he", seed=seed)
+        with threadpool_limits(limits=1, user_api="blas"):
+            net.fit(subset, 2, eta=0.001, batch_size=32, optimizer="adam", augment=True, seed=seed)
+        return net
+
+    first, again, other = trained(7), trained(7), trained(8)
+    for a, b in zip(first.weights + first.biases, again.weights + again.biases):
+        assert np.array_equal(a, b)
+    assert first.history[-1]["train_cost"] == again.history[-1]["train_cost"]
+    assert not np.array_equal(first.weights[0], other.weights[0])
