@@ -16,7 +16,7 @@ net = session().net
 _, _, test = resources.mnist()
 st.title("How good is the network?")
 
-probabilities = net.predict_proba(test.X)
+probabilities = session().remember("test predictions", lambda: net.predict_proba(test.X))
 predicted = probabilities.argmax(axis=1)
 matrix = confusion_counts(test.y, predicted)
 correct = int(np.trace(matrix))

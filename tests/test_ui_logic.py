@@ -289,3 +289,28 @@ def test_a_second_training_click_in_a_session_is_refused_with_a_warning():
     at = AppTest.from_function(script).run(timeout=30)
     assert at.session_state["busy"] is True and at.session_state["idle"] is False
     assert len(at.warning) == 1 and "already training" in at.warning[0].value
+
+
+def test_session_remembers_slow_views_per_network_state():
+    from types import SimpleNamespace
+
+    from ui.session import SessionData
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    net = SimpleNamespace(history=[])
+    data = SessionData(net=net, model_name="x")
+    assert data.remember("view", compute) == 1 and data.remember("view", compute) == 1
+    assert data.remember("other view", compute) == 2 and data.remember("view", compute) == 1
+    net.history.append({})  # a new epoch
+    assert data.remember("view", compute) == 3
+    data.job = SimpleNamespace(active=False)  # a run stopped mid-epoch: same epochs, new weights
+    assert data.remember("view", compute) == 4
+    data.use_network(SimpleNamespace(history=[{}]), "y")  # another network with as many epochs
+    assert data.remember("view", compute) == 5
+    data.job = SimpleNamespace(active=True)  # while training, nothing is kept
+    assert data.remember("view", compute) == 6 and data.remember("view", compute) == 7

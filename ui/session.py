@@ -39,16 +39,19 @@ class SessionData:
         self.net, self.model_name = net, name
 
     def remember(self, what, compute):
-        """``compute()`` once per current network state (for slow views such as Imagine).
+        """``compute()`` once per state of the current network (for slow views such as Imagine).
 
-        The network's state is its identity and epoch count; nothing is kept while it trains.
+        The state is the network object, its epoch count and the latest training job (a
+        run stopped mid-epoch changes the weights but not the epoch count); nothing is
+        kept while it trains.
         """
         if self.training:
             return compute()
-        key = (what, id(self.net), len(self.net.history))
-        if key not in self._memo:
-            self._memo = {key: compute()}
-        return self._memo[key]
+        net, epochs, job, value = self._memo.get(what, (None, None, None, None))
+        if net is not self.net or epochs != len(self.net.history) or job is not self.job:
+            value = compute()
+            self._memo[what] = (self.net, len(self.net.history), self.job, value)
+        return value
 
     def add_run(self, run):
         self.runs.append(run)
