@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from . import limits
+from .validation import INITS
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "models" / "default.npz"
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data" / "models" / "network.npz"
@@ -119,7 +120,7 @@ def build_parser():
                        help="output-layer activation (default sigmoid)")
     train.add_argument("--cost", choices=("quadratic", "cross_entropy"), default="quadratic",
                        help="cost function (default quadratic)")
-    train.add_argument("--init", choices=("normal", "xavier", "he"), default="normal",
+    train.add_argument("--init", choices=INITS, default="normal",
                        help="weight initialisation (default normal)")
     train.add_argument("--eta", type=_positive_number, default=3.0, help="learning rate (default 3.0)")
     train.add_argument("--batch-size", type=_whole(1), default=10, help="mini-batch size (default 10)")

@@ -66,6 +66,9 @@ class Net:
             if self.init == "normal":
                 w = self.rng.standard_normal((n_out, n_in))
                 b = self.rng.standard_normal(n_out)
+            elif self.init == "scaled":  # Nielsen's chapter-3 initialisation
+                w = self.rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)
+                b = self.rng.standard_normal(n_out)
             else:
                 std = np.sqrt(2.0 / (n_in + n_out)) if self.init == "xavier" else np.sqrt(2.0 / n_in)
                 w = self.rng.standard_normal((n_out, n_in)) * std

@@ -5,7 +5,9 @@ import numbers
 from . import limits
 from .activations import COSTS, HIDDEN, OUTPUTS
 
-INITS = ("normal", "xavier", "he")
+INITS = ("normal", "scaled", "xavier", "he")
+"""normal: N(0, 1) weights and biases (the original); scaled: N(0, 1/n_in) weights, N(0, 1) biases
+(Nielsen's chapter 3); xavier: N(0, 2/(n_in + n_out)); he: N(0, 2/n_in) (both with zero biases)."""
 
 
 def _is_int(value):

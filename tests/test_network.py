@@ -47,13 +47,15 @@ def test_same_seed_same_weights_and_different_seeds_differ():
     assert not np.array_equal(a.weights[0], c.weights[0])
 
 
-@pytest.mark.parametrize("init", ["normal", "xavier", "he"])
+@pytest.mark.parametrize("init", ["normal", "scaled", "xavier", "he"])
 def test_initialisation_scales(init):
     net = Net([400, 200, 10], init=init, seed=3)
     std = float(net.weights[0].std())
-    expected = {"normal": 1.0, "xavier": np.sqrt(2 / 600), "he": np.sqrt(2 / 400)}[init]
+    expected = {"normal": 1.0, "scaled": np.sqrt(1 / 400), "xavier": np.sqrt(2 / 600), "he": np.sqrt(2 / 400)}[init]
     assert std == pytest.approx(expected, rel=0.05)
-    if init != "normal":
+    if init in ("normal", "scaled"):  # N(0, 1) biases, as in the book
+        assert float(net.biases[0].std()) == pytest.approx(1.0, rel=0.2)
+    else:
         assert not net.biases[0].any()
 
 

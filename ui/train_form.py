@@ -65,7 +65,8 @@ def settings_form():
     hidden = a.selectbox("Hidden activation", list(HIDDEN), key=_PREFIX + "hidden")
     output_cost = b.selectbox("Output and cost", list(OUTPUT_COSTS), key=_PREFIX + "output_cost")
     init = c.selectbox("Initialisation", INITS, key=_PREFIX + "init",
-                       help="normal: N(0, 1) as in the original; xavier and he scale by layer size")
+                       help="normal: N(0, 1) as in the original; scaled: N(0, 1/n_in) as in Nielsen's chapter 3; "
+                       "xavier and he: scaled by layer size, zero biases")
     st.markdown("**Learning**")
     a, b, c = st.columns(3)
     optimizer = a.selectbox("Optimiser", OPTIMIZERS, key=_PREFIX + "optimizer")
