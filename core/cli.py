@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 from . import limits
+from .modelfile import DEFAULT_MODEL
+from .network import DEFAULT_SAVE_PATH
 from .validation import INITS
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "models" / "default.npz"
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data" / "models" / "network.npz"
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -141,7 +141,7 @@ def build_parser():
     train.add_argument("--train-size", type=_whole(1, lambda: limits.MAX_TRAINING_EXAMPLES), default=None,
                        metavar="N", help="train on the first N training images only (default all 50,000)")
     train.add_argument("--seed", type=_whole(0), default=None, help="random seed (default: random)")
-    train.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="PATH",
+    train.add_argument("--out", type=Path, default=DEFAULT_SAVE_PATH, metavar="PATH",
                        help="where to save the network (default data/models/network.npz)")
     train.set_defaults(run=_train)
 

@@ -14,24 +14,6 @@ def output_activation(output, z, out=None):
     return softmax(z, out=out) if output == "softmax" else sigmoid(z, out=out)
 
 
-def output_delta(output, cost, a, labels, out):
-    """dC/dz for each example (not averaged), written into ``out``.
-
-    ``a`` are the output activations (n, k) and ``labels`` integer classes (n,).
-    """
-    rows = np.arange(len(labels))
-    np.copyto(out, a)
-    out[rows, labels] -= 1.0  # a - y
-    if cost == "cross_entropy":
-        return out  # the activation's derivative cancels for both outputs
-    if output == "sigmoid":
-        return np.multiply(out, a * (1.0 - a), out=out)
-    # softmax with quadratic cost: multiply by the softmax Jacobian
-    projection = np.sum(a * out, axis=1, keepdims=True)
-    out -= projection
-    return np.multiply(out, a, out=out)
-
-
 def mean_cost(output, cost, z, a, labels):
     """Batch-mean cost from the output scores z and activations a (stable logs from z)."""
     n = len(labels)

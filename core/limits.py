@@ -41,7 +41,7 @@ MAX_MODEL_FILE_BYTES = _env_int("MAX_MODEL_FILE_BYTES", 64 * 1024 * 1024)
 MAX_HISTORY_EPOCHS = _env_int("MAX_HISTORY_EPOCHS", 10_000)
 """Longest training history a model file may carry."""
 
-MAX_IMAGE_PIXELS = _env_int("MAX_IMAGE_PIXELS", 50_000_000)
+MAX_IMAGE_PIXELS = _env_int("MAX_IMAGE_PIXELS", 100_000_000)
 """Largest image (width x height) accepted for prediction."""
 
 MAX_CONCURRENT_TRAININGS = _env_int("MAX_CONCURRENT_TRAININGS", 2)

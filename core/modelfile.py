@@ -36,6 +36,9 @@ from . import limits
 from .activations import COSTS, HIDDEN, OUTPUTS
 from .validation import INITS, check_sizes
 
+MODELS_DIR = Path(__file__).resolve().parent.parent / "data" / "models"
+DEFAULT_MODEL = MODELS_DIR / "default.npz"  # the shipped pre-trained network
+
 FORMAT = "mnist-net"
 FORMAT_VERSION = 1
 MAX_METADATA_BYTES = 4 * 1024 * 1024

@@ -1,6 +1,5 @@
 """``Net``: a fully connected feed-forward network of any depth, trained by backpropagation."""
 import datetime as _dt
-from pathlib import Path
 
 import numpy as np
 
@@ -11,7 +10,7 @@ from .costs import class_probabilities, log_probability_delta, mean_cost, output
 from .training import as_arrays, fit
 from .validation import check_architecture, check_sizes, parameter_count
 
-DEFAULT_SAVE_PATH = Path(__file__).resolve().parent.parent / "data" / "models" / "network.npz"
+DEFAULT_SAVE_PATH = modelfile.MODELS_DIR / "network.npz"
 _EVAL_CHUNK = 2000
 
 

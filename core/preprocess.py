@@ -34,6 +34,8 @@ from typing import BinaryIO, Union
 import numpy as np
 from PIL import Image, ImageOps
 
+from . import limits
+
 __all__ = [
     "BOX_SIDE",
     "FIELD_SIDE",
@@ -46,7 +48,7 @@ __all__ = [
 FIELD_SIDE = 28  # side of the MNIST image
 BOX_SIDE = 20  # longer side of the digit inside the field
 WORK_SIDE = 1024  # larger inputs are downscaled to this before any float maths
-MAX_PIXELS = 100_000_000  # inputs with more pixels are rejected
+MAX_PIXELS = limits.MAX_IMAGE_PIXELS  # inputs with more pixels are rejected
 
 MIN_CONTRAST = 24 / 255  # weaker grey-level differences count as "no ink"
 BBOX_THRESHOLD = 0.1  # ink level that counts for the bounding box

@@ -7,9 +7,9 @@ only replaced when the caller says so, and the shipped default is read-only.
 import re
 from pathlib import Path
 
-from core import Net
+from core import Net, modelfile
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "data" / "models"
+MODELS_DIR = modelfile.MODELS_DIR
 DEFAULT_NAME = "default"
 MAX_NAME_LENGTH = 64
 
