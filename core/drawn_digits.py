@@ -23,7 +23,9 @@ from PIL import Image, ImageDraw
 from .preprocess import to_mnist
 
 __all__ = [
+    "MULTI_STROKE_STYLES",
     "STROKES",
+    "hand_drawn_strokes",
     "drawn_digit_set",
     "render_digit",
     "stroke_paths",
@@ -93,6 +95,7 @@ STROKES: dict[int, list[Template]] = {
     0: [
         [_arc(0.5, 0.5, 0.3, 0.5, -90, -440)],  # counter-clockwise from the top, small overlap
         [_arc(0.5, 0.5, 0.24, 0.5, -60, -420)],  # narrow, starts top right
+        [_arc(0.5, 0.5, 0.28, 0.5, -95, -265), _arc(0.5, 0.5, 0.28, 0.5, -85, 95)],  # two halves, both from the top
     ],
     1: [
         [_line((0.5, 0.0), (0.5, 1.0))],  # plain bar
@@ -109,6 +112,10 @@ STROKES: dict[int, list[Template]] = {
                 _line((0.2, 0.93), (0.88, 0.98)),
             )
         ],
+        [  # hook and diagonal, then the base as a second stroke
+            _join(_arc(0.5, 0.28, 0.3, 0.28, 200, 375), _line((0.79, 0.36), (0.15, 0.98))),
+            _line((0.13, 1.0), (0.9, 0.97)),
+        ],
     ],
     3: [
         [_join(_arc(0.48, 0.26, 0.28, 0.26, 200, 450), _arc(0.48, 0.74, 0.32, 0.26, -90, 155))],
@@ -119,10 +126,14 @@ STROKES: dict[int, list[Template]] = {
                 _bezier((0.7, 0.92), (0.5, 1.05), (0.25, 1.0), (0.12, 0.86)),
             )
         ],
+        [_arc(0.48, 0.26, 0.28, 0.26, 200, 450), _arc(0.46, 0.74, 0.32, 0.26, -95, 155)],  # two arcs
     ],
     4: [
         [_line((0.22, 0.0), (0.15, 0.6), (0.88, 0.6)), _line((0.7, 0.05), (0.7, 1.0))],  # open top
         [_line((0.62, 0.0), (0.1, 0.68), (0.9, 0.68)), _line((0.62, 0.0), (0.62, 1.0))],  # closed
+        [  # three strokes: down, across, then the long vertical
+            _line((0.2, 0.0), (0.14, 0.6)), _line((0.12, 0.6), (0.9, 0.58)), _line((0.68, 0.02), (0.7, 1.0)),
+        ],
     ],
     5: [
         [
@@ -135,11 +146,16 @@ STROKES: dict[int, list[Template]] = {
     ],
     6: [
         [_join(_bezier((0.72, 0.0), (0.4, 0.08), (0.16, 0.4), (0.2, 0.72)), _arc(0.5, 0.73, 0.3, 0.27, 180, -170))],
+        [  # the stem, then the loop as a second stroke
+            _bezier((0.72, 0.0), (0.4, 0.08), (0.16, 0.4), (0.2, 0.75)),
+            _arc(0.5, 0.73, 0.3, 0.27, 175, -185),
+        ],
     ],
     7: [
         [_line((0.12, 0.0), (0.88, 0.0), (0.38, 1.0))],
         [_line((0.12, 0.0), (0.88, 0.0), (0.38, 1.0)), _line((0.38, 0.52), (0.82, 0.52))],  # crossbar
         [_join(_line((0.12, 0.04), (0.88, 0.0)), _bezier((0.88, 0.0), (0.66, 0.32), (0.5, 0.62), (0.46, 1.0)))],
+        [_line((0.12, 0.0), (0.88, 0.0)), _line((0.86, 0.02), (0.4, 1.0))],  # bar, then the stem
     ],
     8: [
         [_figure_eight()],
@@ -153,8 +169,14 @@ STROKES: dict[int, list[Template]] = {
                 _bezier((0.73, 0.27), (0.74, 0.7), (0.55, 1.0), (0.25, 0.94)),
             )
         ],
+        [_arc(0.45, 0.27, 0.28, 0.27, -20, -380), _line((0.73, 0.1), (0.7, 1.0))],  # loop, then the stem
     ],
 }
+
+MULTI_STROKE_STYLES: list[tuple[int, int]] = [
+    (digit, style) for digit, styles in STROKES.items() for style, template in enumerate(styles) if len(template) > 1
+]
+"""(digit, style) of every template drawn in more than one stroke."""
 
 
 # --------------------------------------------------------------------------
@@ -277,6 +299,19 @@ def render_digit(
     to MNIST), height 35-85% of the canvas, position anywhere it fits, aspect
     ratio, slant, rotation and hand wobble.
     """
+    strokes, width = hand_drawn_strokes(digit, rng, size, style=style)
+    return _to_canvas_image(_draw_strokes(strokes, size, width), mode, color)
+
+
+def hand_drawn_strokes(
+    digit: int, rng: np.random.Generator | int | None, size: int = 280, *, style: int | None = None
+) -> tuple[list[np.ndarray], float]:
+    """The strokes of one random drawing of ``digit`` as :func:`render_digit` draws it.
+
+    Returns ``(strokes, width)``: each stroke an (n, 2) array of canvas pixel
+    coordinates (x, y) in drawing order, and the brush width in pixels. Browser
+    tests draw these with the mouse; :func:`render_digit` rasterises them.
+    """
     rng = np.random.default_rng(rng)  # a Generator is used as is; an int seeds a new one
     templates = STROKES[int(digit)]
     if style is None:
@@ -287,8 +322,7 @@ def render_digit(
     strokes = [(s - 0.5) @ transform.T for s in strokes]
     height_frac = rng.uniform(0.35, 0.85)
     width = float(np.clip(rng.uniform(10, 30) * unit, 0.08 * height_frac * size, 0.2 * height_frac * size))
-    placed = _place(strokes, rng, size, width, height_frac)
-    return _to_canvas_image(_draw_strokes(placed, size, width), mode, color)
+    return _place(strokes, rng, size, width, height_frac), width
 
 
 def drawn_digit_set(n_per_digit: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

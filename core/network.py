@@ -1,4 +1,5 @@
 """``Net``: a fully connected feed-forward network of any depth, trained by backpropagation."""
+import copy as _copy
 import datetime as _dt
 
 import numpy as np
@@ -87,6 +88,14 @@ class Net:
     # ----- parameters -------------------------------------------------------------------
     def copy_parameters(self):
         return [w.copy() for w in self.weights], [b.copy() for b in self.biases]
+
+    def copy(self):
+        """An independent copy: its own parameters and history, so it can be read while this one trains."""
+        twin = _copy.copy(self)
+        twin.weights, twin.biases = self.copy_parameters()
+        twin.history = [dict(entry) for entry in self.history]
+        twin.rng = _copy.deepcopy(self.rng)
+        return twin
 
     def set_parameters(self, parameters):
         """Copy saved (weights, biases) back into the network's own arrays."""

@@ -126,16 +126,17 @@ def test_evaluate_page_confusion_matrix_and_accuracy(test_set):
 def test_draw_page_canvas_mode_renders_without_a_drawing():
     at = new_app("pages/draw.py")
     no_exception(at)
-    assert at.radio(key="draw_source").value == "Draw with the mouse"
+    assert at.radio(key="draw_source").value == "Draw"
     assert any("Draw a digit on the canvas" in t for t in texts(at.info))
     assert not at.main.metric  # no prediction without a drawing
     # "Clear" remounts the canvas under a new key (the component itself cannot run in AppTest)
-    assert app_data(at).canvas_version == 0
+    sketch = app_data(at).sketch
+    sketch.drawing, sketch.pixels = {"objects": [{"type": "path"}]}, np.zeros((280, 280, 4), np.uint8)
     at.button(key="clear_canvas").click()
     run(at)
     no_exception(at)
-    assert app_data(at).canvas_version == 1 and not (app_data(at).drawing or {}).get("objects")
-    assert at.main.get_by_key("canvas_1") is not None
+    assert sketch.version == 1 and sketch.drawing is None and sketch.image() is None
+    assert at.main.get_by_key("canvas_1_20") is not None
 
 
 def _png(array):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from core.drawn_digits import STROKES, drawn_digit_set, render_digit, stroke_paths
+from core.drawn_digits import MULTI_STROKE_STYLES, STROKES, drawn_digit_set, hand_drawn_strokes, render_digit, stroke_paths
 from core.preprocess import to_mnist
 
 
@@ -34,6 +34,28 @@ def test_every_digit_has_templates_inside_the_unit_box():
 @pytest.mark.parametrize("digit", [1, 2, 4, 7, 9])
 def test_digits_drawn_in_different_ways_have_several_styles(digit):
     assert len(STROKES[digit]) >= 2
+
+
+def test_multi_stroke_styles_cover_the_ways_people_write_in_several_strokes():
+    assert MULTI_STROKE_STYLES == [(d, s) for d in STROKES for s, t in enumerate(STROKES[d]) if len(t) > 1]
+    # a 0 in two halves, a 1 with flag and base, a 3 in two arcs, a 4 in two, a 5 with its bar apart,
+    # a 7 with a crossbar, an 8 as two loops, a 9 as a loop then a stem...
+    assert {digit for digit, _ in MULTI_STROKE_STYLES} >= {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+    assert len(MULTI_STROKE_STYLES) >= 12
+    assert max(len(STROKES[d][s]) for d, s in MULTI_STROKE_STYLES) >= 3
+
+
+def test_hand_drawn_strokes_are_what_render_digit_draws():
+    for digit, style in MULTI_STROKE_STYLES:
+        strokes, width = hand_drawn_strokes(digit, 5, style=style)
+        assert len(strokes) == len(STROKES[digit][style]) and 8 <= width <= 30
+        alpha = render_digit(digit, 5, style=style)[..., 3]
+        for stroke in strokes:
+            assert stroke.shape[1] == 2 and stroke.min() >= 0 and stroke.max() <= 280
+            cols, rows = np.round(stroke).astype(int).clip(0, 279).T
+            assert (alpha[rows, cols] > 127).all(), (digit, style)  # the ink lies along every stroke
+        ink_width = (alpha > 127).sum() / sum(np.hypot(*np.diff(s, axis=0).T).sum() for s in strokes)
+        assert 0.5 * width < ink_width < 1.5 * width + 4  # and is as wide as the brush
 
 
 def test_curves_are_sampled_densely():

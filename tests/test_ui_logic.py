@@ -11,7 +11,7 @@ from app_helpers import DEFAULT_MODEL, guard_real_models, models_folder, wait_un
 from core import Net
 from core.drawn_digits import render_digit
 from ui import charts, model_store
-from ui.drawing import Reading, read_digit
+from ui.drawing import Reading, Sketch, read_digit
 from ui.session import MAX_RUNS_KEPT, Run, SessionData
 from ui.training_job import SERVER_QUEUE, TrainingJob, TrainingQueue, wait_for
 
@@ -65,6 +65,55 @@ def test_read_digit_returns_none_when_nothing_is_drawn(default_net):
     dot = empty.copy()
     dot[140, 140] = 255
     assert read_digit(default_net, dot) is None
+
+
+# ----- the drawing across reruns (ui.drawing.Sketch) -------------------------------------------
+
+def _path(n):
+    return {"type": "path", "path": [["M", n, n], ["L", n + 10, n + 10]]}
+
+
+def test_a_mounted_canvas_keeps_its_initial_drawing_while_strokes_arrive():
+    """Feeding the canvas its own output made it reload, resend and rerun forever."""
+    sketch = Sketch()
+    assert sketch.start(mounted=False) is None  # a new canvas starts empty
+    pixels = np.zeros((280, 280, 4), np.uint8)
+    for strokes in range(1, 4):  # each stroke: the canvas sends, the page reruns
+        sketch.update({"objects": [_path(i) for i in range(strokes)]}, pixels + strokes)
+        assert sketch.start(mounted=True) is None  # unchanged: the canvas is not reloaded
+        assert sketch.strokes == strokes and sketch.image()[0, 0, 0] == strokes
+
+
+def test_a_canvas_that_reappears_shows_the_last_drawing_and_it_is_still_read():
+    sketch = Sketch()
+    sketch.start(mounted=False)
+    drawing, pixels = {"objects": [_path(1), _path(2)]}, np.full((280, 280, 4), 7, np.uint8)
+    sketch.update(drawing, pixels)
+    assert sketch.start(mounted=False) == drawing  # back from another page: a new canvas with the drawing
+    sketch.update(drawing, None)  # it has sent nothing yet: it shows the drawing kept
+    assert sketch.image() is pixels
+    assert sketch.start(mounted=True) == drawing
+    sketch.update({"objects": []}, np.zeros((280, 280, 4), np.uint8))  # undone to nothing
+    assert sketch.image() is None and sketch.start(mounted=True) == drawing
+
+
+def test_each_stroke_width_is_a_canvas_of_its_own_that_starts_from_the_drawing():
+    sketch = Sketch()
+    assert sketch.key(20) != sketch.key(30)
+    sketch.start(mounted=False)
+    drawing = {"objects": [_path(1)]}
+    sketch.update(drawing, np.ones((280, 280, 4), np.uint8))
+    assert sketch.start(mounted=False) == drawing  # the canvas for the new width shows the drawing
+
+
+def test_clear_gives_a_new_empty_canvas():
+    sketch = Sketch()
+    sketch.start(mounted=False)
+    sketch.update({"objects": [_path(1)]}, np.ones((280, 280, 4), np.uint8))
+    old_key = sketch.key(20)
+    sketch.clear()
+    assert sketch.key(20) != old_key and sketch.image() is None and sketch.strokes == 0
+    assert sketch.start(mounted=False) is None
 
 
 # ----- model names and files ------------------------------------------------------------------
@@ -247,6 +296,29 @@ def test_job_cancelled_while_queued_never_runs():
     assert "cancelled before it started" in job.message
     assert net.history == [] and queue.position(job) == 0 and queue.running == 1
     queue.release(blocker)
+
+
+def test_readers_get_a_frozen_copy_of_a_training_network():
+    """Draw reads the network while it trains: it must get a state the network really had, which
+    the trainer never changes under it, and the live network once training is over."""
+    queue = TrainingQueue(1)
+    net = Net([784, 30, 10], seed=0)
+    data = SessionData(net=net, model_name="x")
+    data.job = _job(net, {"epochs": 100, "eta": 1.0, "batch_size": 10, "progress_every": 5}, queue, n=2000)
+    data.job.start()
+    try:
+        assert wait_until(lambda: data.job.snapshot().batch >= 5, timeout=30)
+        held = data.reading_net
+        assert held is not net and held.weights[0] is not net.weights[0]
+        frozen = [w.copy() for w in held.weights]
+        assert wait_until(lambda: data.reading_net is not held, timeout=30)  # a newer state is published...
+        assert all(np.array_equal(a, b) for a, b in zip(frozen, held.weights))  # ...the held one is untouched
+        assert not np.array_equal(held.weights[0], net.weights[0])  # while the live network moved on
+        assert held.predict_proba(np.zeros(784)).shape == (1, 10)
+    finally:
+        data.job.stop()
+    assert wait_for(data.job, 30) == "stopped"
+    assert data.reading_net is net
 
 
 # ----- session data and chart data ------------------------------------------------------------

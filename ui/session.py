@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from .drawing import Sketch
 from .resources import default_net
 
 MAX_RUNS_KEPT = 12
@@ -29,8 +30,7 @@ class SessionData:
     finished_job_shown: object = None    # the finished job the whole app has rerun for
     runs: list = field(default_factory=list)
     runs_added: int = 0                  # all runs ever added (numbers new runs; ``runs`` keeps the last few)
-    drawing: dict = None                 # canvas json, kept across page switches
-    canvas_version: int = 0              # bumped by "Clear" to remount the canvas
+    sketch: Sketch = field(default_factory=Sketch)   # the Draw page's drawing
     notice: tuple = None                 # (kind, text) to show once after a rerun
     _memo: dict = field(default_factory=dict)
 
@@ -57,6 +57,16 @@ class SessionData:
         self.runs.append(run)
         self.runs_added += 1
         del self.runs[:-MAX_RUNS_KEPT]
+
+    @property
+    def reading_net(self):
+        """The network to read from: while it trains, the copy its trainer last published.
+
+        The trainer updates the weights in place; reading them meanwhile could mix two states.
+        """
+        if self.training and self.job.net is self.net:
+            return self.job.published_net()
+        return self.net
 
     @property
     def training(self):

@@ -96,9 +96,11 @@ class TrainingJob:
     stop_requested: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _progress: object = None
+    _published: object = None
     _thread: threading.Thread = None
 
     def start(self):
+        self._published = self.net.copy()
         self._thread = threading.Thread(target=self._run, name="training", daemon=True)
         self._thread.start()
         return self
@@ -131,8 +133,16 @@ class TrainingJob:
             self.queue.release(self)
 
     def _on_progress(self, progress):
+        # between two mini-batches: a state the network really had (kept only if it is usable)
+        published = self.net.copy() if self.net.parameters_finite() else None
         with self._lock:
             self._progress = progress
+            self._published = published or self._published
+
+    def published_net(self):
+        """A consistent copy of the network as of the latest progress report (for readers while it trains)."""
+        with self._lock:
+            return self._published
 
     def _set(self, **values):
         with self._lock:

@@ -13,11 +13,16 @@ Selectors relied on (Streamlit 1.5x-1.6x DOM, ``data-testid`` attributes):
 * ``stImage`` / ``stImageCaption``: st.image;
 * ``canvas.upper-canvas``: the Fabric.js drawing canvas of streamlit-drawable-canvas.
 """
+import base64
+import io
 import os
 import re
 from pathlib import Path
+from urllib.parse import urljoin
 
+import numpy as np
 import pytest
+from PIL import Image
 
 try:
     from playwright.sync_api import expect
@@ -198,20 +203,101 @@ _HITS_CANVAS = """([x, y]) => {
 }"""
 
 
-def draw_strokes(page, strokes):
+def draw_strokes(page, strokes, pause=0.0):
     """Draw ``strokes`` (lists of (x, y) page coordinates) with the mouse, one press per stroke.
 
-    The canvas's toolbar is an invisible layer over the top right of the canvas until the mouse
-    has hovered the canvas for ~0.2 s (a CSS transition moves it up): a person never presses that
-    fast, a test does. So each stroke starts only once its first point hits the drawing layer.
+    ``pause``: seconds between lifting the mouse and starting the next stroke (0: at once, while
+    the previous stroke's rerun is still going on). The canvas's toolbar is an invisible layer over
+    the top right of the canvas until the mouse has hovered the canvas for ~0.2 s (a CSS transition
+    moves it up): a person never presses that fast, a test does. So each stroke starts only once
+    its first point hits the drawing layer.
     """
-    for stroke in strokes:
+    for i, stroke in enumerate(strokes):
+        if i and pause:
+            page.wait_for_timeout(1000 * pause)
         page.mouse.move(*stroke[0])
-        page.wait_for_function(_HITS_CANVAS, arg=list(stroke[0]), timeout=5_000)
+        page.wait_for_function(_HITS_CANVAS, arg=[float(v) for v in stroke[0]], timeout=5_000)
         page.mouse.down()
         for x, y in stroke[1:]:
-            page.mouse.move(x, y, steps=2)
+            page.mouse.move(float(x), float(y))
         page.mouse.up()
+
+
+def touch_strokes(page, strokes, pause=0.0):
+    """Draw ``strokes`` with a finger (touch events through the DevTools protocol; needs a context
+    with ``has_touch``). Playwright's own touchscreen only taps."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        for i, stroke in enumerate(strokes):
+            if i and pause:
+                page.wait_for_timeout(1000 * pause)
+            (x, y), rest = stroke[0], stroke[1:]
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+            for x, y in rest:
+                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove",
+                                                      "touchPoints": [{"x": float(x), "y": float(y)}]})
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finally:
+        cdp.detach()
+
+
+def in_canvas(page, points):
+    """Canvas pixel coordinates (x, y) -> page coordinates of the drawing canvas on ``page``."""
+    box = main(page).locator("canvas.upper-canvas").bounding_box()
+    return [(box["x"] + float(x), box["y"] + float(y)) for x, y in points]
+
+
+def canvas_pixels(page):
+    """The drawing canvas's RGBA pixels (what the user sees on it), as a uint8 array.
+
+    Fabric.js paints a finished stroke onto this canvas at the next animation frame after the
+    mouse is lifted, so this waits two frames first.
+    """
+    url = main(page).locator("canvas.dc-canvas.lower-canvas").evaluate("""c => new Promise(done =>
+        requestAnimationFrame(() => requestAnimationFrame(() => done(c.toDataURL('image/png')))))""")
+    return _png_pixels(base64.b64decode(url.split(",", 1)[1]))
+
+
+def seen_pixels(page):
+    """The 28x28 "What the network sees" image on the Draw page as uint8, or None when not shown.
+
+    The page shows it enlarged 6x with nearest-neighbour scaling, so every 6th pixel is one input.
+    """
+    image = main(page).get_by_test_id("stImage").filter(
+        has=page.get_by_test_id("stImageCaption").filter(has_text="What the network sees")).locator("img")
+    if image.count() != 1:
+        return None
+    src = image.get_attribute("src")
+    if not src:
+        return None
+    if src.startswith("data:"):
+        pixels = _png_pixels(base64.b64decode(src.split(",", 1)[1]))
+    else:
+        response = page.request.get(urljoin(page.url, src))
+        if not response.ok:
+            return None
+        pixels = _png_pixels(response.body())
+    return pixels[::6, ::6] if pixels.ndim == 2 else pixels[::6, ::6, 0]
+
+
+def _png_pixels(data):
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+COUNT_SCRIPT_RUNS = """() => {
+    if (window.__scriptRuns !== undefined) return;
+    window.__scriptRuns = 0;
+    const app = document.querySelector('[data-testid=stApp]');
+    new MutationObserver(records => {  // each change out of "running" is a finished run
+        for (const record of records) if (record.oldValue === 'running') window.__scriptRuns++;
+    }).observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+def script_runs(page):
+    """How many script runs the page has seen finish since this was first called on it."""
+    page.evaluate(COUNT_SCRIPT_RUNS)
+    return page.evaluate("() => window.__scriptRuns")
 
 
 # ----- screenshots -------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 * ``app_url``: one server for the whole session (``streamlit run dashboard.py`` on a free port);
 * ``fresh_app_url``: a server of its own for one test (first-visitor behaviour, e.g. deep links);
-* ``browser`` (session) and ``page`` (a new browser context per test, 1400x1000).
+* ``browser`` (session) and ``page`` (a new browser context per test, 1400x1000), or
+  ``phone_page`` (390x844 with a touch screen).
 
 Every test leaves a screenshot ``test-artifacts/<test name>.png`` (also when it fails), and each
 server's output goes to ``test-artifacts/streamlit-<port>.log``.
@@ -10,89 +11,22 @@ server's output goes to ``test-artifacts/streamlit-<port>.log``.
 Without ``/usr/bin/chromium`` or the ``playwright`` package the tests are skipped, unless the
 environment variable ``CI`` is set: then they fail.
 """
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from browser_helpers import ARTIFACTS, ROOT, expect, fail_or_skip, full_screenshot
+from app_server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
+from browser_helpers import ARTIFACTS, expect, fail_or_skip, full_screenshot
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1400, "height": 1000}
-SERVER_START_TIMEOUT = 60.0
+PHONE_VIEWPORT = {"width": 390, "height": 844}
 
 
 # ----- the Streamlit server -----------------------------------------------------------------------
 
 
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _healthy(url):
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
-class StreamlitServer:
-    """``python -m streamlit run dashboard.py`` in the project root, stopped by its PID."""
-
-    def __init__(self):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.log_path = ARTIFACTS / f"streamlit-{self.port}.log"
-        self.process = None
-
-    def start(self):
-        command = [sys.executable, "-m", "streamlit", "run", "dashboard.py",
-                   "--server.headless", "true", "--server.port", str(self.port),
-                   "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {self.process.returncode} before answering; "
-                                   f"its output:\n{self.log()}")
-            if _healthy(self.url):
-                return self
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"streamlit did not answer {self.url}/_stcore/health within {SERVER_START_TIMEOUT:.0f} s; "
-                           f"its output:\n{self.log()}")
-
-    def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()  # this process only, by its PID
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def log(self):
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-
 def _serve():
-    server = StreamlitServer()
+    server = StreamlitServer(ARTIFACTS)
     try:
         server.start()
     except RuntimeError as error:
@@ -110,11 +44,17 @@ def browser_available():
 
 
 @pytest.fixture(scope="session")
-def app_url(browser_available):
-    """Base URL of a dashboard server shared by the tests of the session."""
+def app_server(browser_available):
+    """A dashboard server shared by the tests of the session."""
     server = _serve()
-    yield server.url
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server):
+    """Base URL of the shared dashboard server."""
+    return app_server.url
 
 
 @pytest.fixture
@@ -151,10 +91,9 @@ def _artifact_name(node):
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", node.name).strip("-")
 
 
-@pytest.fixture
-def page(browser, request):
+def _page_in_new_context(browser, request, **context_options):
     """A page in a new browser context (a new Streamlit session); screenshot saved at the end."""
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context = browser.new_context(accept_downloads=True, **context_options)
     page = context.new_page()
     page.set_default_timeout(30_000)
     errors = []
@@ -171,3 +110,16 @@ def page(browser, request):
     if failed and errors:
         (ARTIFACTS / f"{name}.js-errors.txt").write_text("\n".join(errors))
     context.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A desktop page, 1400x1000, with a mouse."""
+    yield from _page_in_new_context(browser, request, viewport=VIEWPORT)
+
+
+@pytest.fixture
+def phone_page(browser, request):
+    """A phone: 390x844, touch screen, mobile layout."""
+    yield from _page_in_new_context(browser, request, viewport=PHONE_VIEWPORT, has_touch=True, is_mobile=True,
+                                    device_scale_factor=2)

@@ -1,0 +1,49 @@
+"""The Draw page's canvas: streamlit-drawable-canvas fed from the session's Sketch.
+
+The canvas's toolbar (undo, redo, edit, reset) is hidden over the top right corner of the
+canvas until the mouse hovers it. A finger never hovers: on a phone the toolbar stays
+invisible, and a stroke that starts in that corner lands on it and is lost. A small script
+pins the toolbar visible above the canvas instead (the component keeps its styles in a
+shadow root, which page CSS cannot reach).
+"""
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+CANVAS_SIDE = 280
+INK = "#111111"
+
+_PIN_TOOLBAR = """<div style="height: 24px"></div><script>
+(() => {
+  if (window.__pinCanvasToolbar) return;
+  const css = ".dc-toolbar{opacity:1 !important;top:-2.65rem !important}";
+  const pin = () => {
+    for (const host of document.querySelectorAll("*")) {
+      const root = host.shadowRoot;
+      if (root && root.querySelector(".dc-toolbar") && !root.querySelector("style[data-pinned-toolbar]")) {
+        const style = document.createElement("style");
+        style.dataset.pinnedToolbar = "";
+        style.textContent = css;
+        root.appendChild(style);
+      }
+    }
+  };
+  let pending = false;
+  window.__pinCanvasToolbar = new MutationObserver(() => {
+    if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; pin(); }); }
+  });
+  window.__pinCanvasToolbar.observe(document.body, {childList: true, subtree: true});
+  pin();
+})();
+</script>"""
+
+
+def drawing_canvas(sketch, stroke_width):
+    """Show the canvas (with room above it for the toolbar) and record what it sends into ``sketch``."""
+    key = sketch.key(stroke_width)
+    with st.container(width=CANVAS_SIDE + 4):
+        st.html(_PIN_TOOLBAR, unsafe_allow_javascript=True)  # also the gap the toolbar sits in
+        result = st_canvas(stroke_width=stroke_width, stroke_color=INK, background_color="",
+                           height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
+                           initial_drawing=sketch.start(mounted=key in st.session_state),
+                           return_image_data=True, key=key)
+    sketch.update(result.json_data, result.image_data)
