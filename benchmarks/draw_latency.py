@@ -31,17 +31,14 @@ WATCH_NEXT_READING = """() => {
     window.__latency = undefined;
     const seen = () => Array.from(document.querySelectorAll('[data-testid=stImage]')).find(
         el => el.textContent.includes('What the network sees'));
-    const before = seen() ? seen().querySelector('img').src : null;
+    const source = () => { const figure = seen(), img = figure && figure.querySelector('img');
+                           return img && img.complete && img.naturalWidth > 0 ? img.src : null; };
     document.addEventListener('pointerup', event => {
-        const lifted = event.timeStamp;
+        const lifted = event.timeStamp, before = source();
         const poll = () => {
-            const figure = seen();
-            const img = figure && figure.querySelector('img');
-            if (img && img.src !== before && img.complete && img.naturalWidth > 0) {
-                window.__latency = performance.now() - lifted;
-            } else {
-                requestAnimationFrame(poll);
-            }
+            const now = source();
+            if (now && now !== before) window.__latency = performance.now() - lifted;
+            else requestAnimationFrame(poll);
         };
         requestAnimationFrame(poll);
     }, {capture: true, once: true});
@@ -59,14 +56,10 @@ def measure(page, digit, style, seed):
     strokes, _ = hand_drawn_strokes(digit, seed, style=style)
     strokes = [in_canvas(page, stroke) for stroke in strokes]
     draw_strokes(page, strokes[:-1], pause=0.3)
-    last = strokes[-1]
     page.wait_for_timeout(300)
-    page.mouse.move(*last[0])
-    page.mouse.down()
-    for x, y in last[1:]:
-        page.mouse.move(x, y)
+    wait_for_app(page)  # the earlier strokes' reading is on screen: the next one is the last stroke's
     page.evaluate(WATCH_NEXT_READING)
-    page.mouse.up()
+    draw_strokes(page, strokes[-1:])
     page.wait_for_function("() => window.__latency !== undefined", timeout=30_000)
     latency = page.evaluate("() => window.__latency")
     wait_for_app(page)

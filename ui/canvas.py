@@ -17,7 +17,7 @@ _PIN_TOOLBAR = """<div style="height: 24px"></div><script>
   if (window.__pinCanvasToolbar) return;
   const css = ".dc-toolbar{opacity:1 !important;top:-2.65rem !important}";
   const pin = () => {
-    for (const host of document.querySelectorAll("*")) {
+    for (const host of document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')) {
       const root = host.shadowRoot;
       if (root && root.querySelector(".dc-toolbar") && !root.querySelector("style[data-pinned-toolbar]")) {
         const style = document.createElement("style");

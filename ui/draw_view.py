@@ -11,6 +11,7 @@ from . import charts
 from .canvas import CANVAS_SIDE, drawing_canvas
 from .drawing import read_digit
 
+DEFAULT_STROKE_WIDTH = 20
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 NOTHING_YET = "Draw a digit on the canvas (or upload a picture) and the network will read it."
 
@@ -20,9 +21,9 @@ def drawing_area(data):
     """The canvas and its reading. A fragment: each stroke reruns only this, not the whole app."""
     left, right = st.columns([1, 1], gap="medium")
     with left:
-        drawing_canvas(data.sketch, st.session_state.get("stroke_width", 20))
+        drawing_canvas(data.sketch, st.session_state.get("stroke_width", DEFAULT_STROKE_WIDTH))
         with st.container(horizontal=True, vertical_alignment="bottom", width=CANVAS_SIDE + 4):
-            st.slider("Stroke width", 8, 40, 20, key="stroke_width")
+            st.slider("Stroke width", 8, 40, DEFAULT_STROKE_WIDTH, key="stroke_width")
             st.button("Clear", icon=":material/ink_eraser:", key="clear_canvas", on_click=data.sketch.clear)
     with right:
         show_reading(data, data.sketch.image())

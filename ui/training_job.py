@@ -137,7 +137,8 @@ class TrainingJob:
         published = self.net.copy() if self.net.parameters_finite() else None
         with self._lock:
             self._progress = progress
-            self._published = published or self._published
+            if published is not None:
+                self._published = published
 
     def published_net(self):
         """A consistent copy of the network as of the latest progress report (for readers while it trains)."""

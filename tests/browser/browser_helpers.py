@@ -18,7 +18,6 @@ import io
 import os
 import re
 from pathlib import Path
-from urllib.parse import urljoin
 
 import numpy as np
 import pytest
@@ -207,10 +206,8 @@ def draw_strokes(page, strokes, pause=0.0):
     """Draw ``strokes`` (lists of (x, y) page coordinates) with the mouse, one press per stroke.
 
     ``pause``: seconds between lifting the mouse and starting the next stroke (0: at once, while
-    the previous stroke's rerun is still going on). The canvas's toolbar is an invisible layer over
-    the top right of the canvas until the mouse has hovered the canvas for ~0.2 s (a CSS transition
-    moves it up): a person never presses that fast, a test does. So each stroke starts only once
-    its first point hits the drawing layer.
+    the previous stroke's rerun is still going on). Each stroke starts only once its first point
+    hits the drawing layer: nothing (such as the canvas's toolbar) may lie over the canvas.
     """
     for i, stroke in enumerate(strokes):
         if i and pause:
@@ -253,15 +250,15 @@ def canvas_pixels(page):
     Fabric.js paints a finished stroke onto this canvas at the next animation frame after the
     mouse is lifted, so this waits two frames first.
     """
-    url = main(page).locator("canvas.dc-canvas.lower-canvas").evaluate("""c => new Promise(done =>
-        requestAnimationFrame(() => requestAnimationFrame(() => done(c.toDataURL('image/png')))))""")
-    return _png_pixels(base64.b64decode(url.split(",", 1)[1]))
+    return _data_url_pixels(main(page).locator("canvas.dc-canvas.lower-canvas").evaluate("""c => new Promise(
+        done => requestAnimationFrame(() => requestAnimationFrame(() => done(c.toDataURL('image/png')))))"""))
 
 
 def seen_pixels(page):
     """The 28x28 "What the network sees" image on the Draw page as uint8, or None when not shown.
 
-    The page shows it enlarged 6x with nearest-neighbour scaling, so every 6th pixel is one input.
+    The page sends it inline (a data: URL), enlarged 6x with nearest-neighbour scaling, so every
+    6th pixel is one input.
     """
     image = main(page).get_by_test_id("stImage").filter(
         has=page.get_by_test_id("stImageCaption").filter(has_text="What the network sees")).locator("img")
@@ -270,18 +267,13 @@ def seen_pixels(page):
     src = image.get_attribute("src")
     if not src:
         return None
-    if src.startswith("data:"):
-        pixels = _png_pixels(base64.b64decode(src.split(",", 1)[1]))
-    else:
-        response = page.request.get(urljoin(page.url, src))
-        if not response.ok:
-            return None
-        pixels = _png_pixels(response.body())
+    pixels = _data_url_pixels(src)
     return pixels[::6, ::6] if pixels.ndim == 2 else pixels[::6, ::6, 0]
 
 
-def _png_pixels(data):
-    return np.asarray(Image.open(io.BytesIO(data)))
+def _data_url_pixels(url):
+    """The pixels of a ``data:image/png;base64,...`` URL as a uint8 array."""
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
 
 
 COUNT_SCRIPT_RUNS = """() => {
