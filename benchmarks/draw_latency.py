@@ -29,7 +29,7 @@ from core.drawn_digits import STROKES, hand_drawn_strokes  # noqa: E402
 
 WATCH_NEXT_READING = """() => {
     window.__latency = undefined;
-    const seen = () => Array.from(document.querySelectorAll('[data-testid=stImage]')).find(
+    const seen = () => Array.from(document.querySelectorAll('[data-testid=stImageContainer]')).find(
         el => el.textContent.includes('What the network sees'));
     const source = () => { const figure = seen(), img = figure && figure.querySelector('img');
                            return img && img.complete && img.naturalWidth > 0 ? img.src : null; };

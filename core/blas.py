@@ -8,8 +8,16 @@ idle machine ([784, 800, 10]: 35-40% at mini-batches 10 to 100 on 2 cores) but
 can be several times slower when other processes keep the cores busy (a BLAS
 thread that loses its core stalls the whole product), so ``ThreadChoice`` times
 a few batches with each setting and keeps the faster, checking again as it goes.
+
+The thread count is one setting for the whole process, shared by every training
+running in it (a hosted app runs several at once). ``SHARED_THREADS`` owns it: the
+first training to start notes the setting in force, one training alone gets the
+count it asks for, overlapping trainings run on one thread each (they already
+share the cores), and the noted setting comes back when the last one ends, in
+whatever order they end.
 """
 import functools
+import threading
 
 MIN_MULTIPLY_ADDS_FOR_THREADS = 4_000_000  # per mini-batch, forward pass
 
@@ -29,6 +37,44 @@ def _controller():
 def current_threads():
     """The BLAS thread count in force now (1 when no BLAS library is found)."""
     return max([info["num_threads"] for info in _controller().select(user_api="blas").info()] or [1])
+
+
+class SharedThreads:
+    """The process-wide BLAS thread count, shared by the trainings running at the same time."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._requests = {}        # user -> the thread count it asks for
+        self._original = None      # threadpoolctl's record of the setting before the first user
+
+    def join(self, user, threads):
+        with self._lock:
+            if not self._requests:
+                self._original = _controller().limit(limits=current_threads(), user_api="blas")
+            self._requests[user] = threads
+            self._apply()
+
+    def request(self, user, threads):
+        with self._lock:
+            if self._requests.get(user) != threads:
+                self._requests[user] = threads
+                self._apply()
+
+    def leave(self, user):
+        with self._lock:
+            self._requests.pop(user, None)
+            if self._requests:
+                self._apply()
+            elif self._original is not None:
+                self._original.restore_original_limits()
+                self._original = None
+
+    def _apply(self):
+        threads = next(iter(self._requests.values())) if len(self._requests) == 1 else 1
+        _controller().limit(limits=threads, user_api="blas")
+
+
+SHARED_THREADS = SharedThreads()
 
 
 class ThreadChoice:
@@ -59,22 +105,21 @@ class ThreadChoice:
         self._times = {c: float("inf") for c in self.candidates}
         self._since = 0  # batches since the last trial
         self._current = None
-        self._original = None
         if self.tuning:
             self._begin_trial()
 
     def __enter__(self):
-        self._original = _controller().limit(limits=self.choice, user_api="blas")
+        SHARED_THREADS.join(self, self.choice)
         self._current = self.choice
         return self
 
     def __exit__(self, *exc):
-        self._original.restore_original_limits()
+        SHARED_THREADS.leave(self)
         return False
 
     def _use(self, threads):
         if threads != self._current:
-            _controller().limit(limits=threads, user_api="blas")
+            SHARED_THREADS.request(self, threads)
             self._current = threads
 
     def _begin_trial(self):

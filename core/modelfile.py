@@ -162,11 +162,11 @@ def _read_source(source):
             with path.open("rb") as handle:  # bounded: a device or FIFO may report size 0 and never end
                 data = handle.read(limits.MAX_MODEL_FILE_BYTES + 1)
         except FileNotFoundError:
-            raise ModelFileError(f"no model file at {path}") from None
+            raise ModelFileError(f"no model file at '{path.name}'") from None
         except IsADirectoryError:
-            raise ModelFileError(f"{path} is a folder, not a model file") from None
+            raise ModelFileError(f"'{path.name}' is a folder, not a model file") from None
         except OSError as error:
-            raise ModelFileError(f"cannot read {path}: {error.strerror or error}") from None
+            raise ModelFileError(f"cannot read '{path.name}' ({error.strerror or type(error).__name__})") from None
     if not isinstance(data, bytes):
         raise ModelFileError("a model file must be read as bytes")
     if len(data) > limits.MAX_MODEL_FILE_BYTES:

@@ -17,12 +17,16 @@ uploads:
    dominates the border, fitted as a smooth surface so that unevenly lit
    paper works), in whichever direction the ink lies (white-on-black and
    black-on-white both work), minus a threshold that removes paper texture;
-3. return ``None`` when (almost) nothing is drawn;
+3. return ``None`` when (almost) nothing is drawn: too little ink, a speck, or
+   ink that is hardly bigger than one dot of the pen that made it (a tap on
+   the canvas, a full stop in a photo; see :func:`_is_a_dot`);
 4. crop to the ink bounding box, resize so the longer side is 20 px and paste
    into 28x28 with the centre of mass at (14, 14).
 
 :func:`load_image` opens uploaded files safely (every Pillow failure becomes a
-``ValueError`` with a readable message).
+``ValueError`` with a readable message), and :func:`preview_image` makes the
+8-bit copy of an upload that is shown to people (16-bit and float pictures
+included).
 """
 
 from __future__ import annotations
@@ -38,10 +42,13 @@ from . import limits
 
 __all__ = [
     "BOX_SIDE",
+    "DOT_SPAN",
     "FIELD_SIDE",
     "MAX_PIXELS",
+    "MIN_EXTENT",
     "WORK_SIDE",
     "load_image",
+    "preview_image",
     "to_mnist",
 ]
 
@@ -50,9 +57,13 @@ BOX_SIDE = 20  # longer side of the digit inside the field
 WORK_SIDE = 1024  # larger inputs are downscaled to this before any float maths
 MAX_PIXELS = limits.MAX_IMAGE_PIXELS  # inputs with more pixels are rejected
 
+MIN_EXTENT = 0.04  # default min_extent of to_mnist
+DOT_SPAN = 2.5  # ink less than this many pen widths across is a dot or a tick, not a digit
+_DOT_SIDE = 64  # a picture's pen is measured on a copy of its ink at most this many px
 MIN_CONTRAST = 24 / 255  # weaker grey-level differences count as "no ink"
 BBOX_THRESHOLD = 0.1  # ink level that counts for the bounding box
 _ROW_CHUNK = 512  # rows converted at a time when a large array is not uint8
+_DEEP_GREY_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")  # more than 8 bits a pixel
 
 ImageInput = Union[np.ndarray, Image.Image]
 
@@ -86,6 +97,39 @@ def load_image(file_or_bytes: Union[str, os.PathLike, bytes, bytearray, BinaryIO
         ) from exc
 
 
+def preview_image(image: Image.Image, side: int) -> Image.Image:
+    """An 8-bit copy of ``image`` (mode L, LA, RGB or RGBA) that fits in ``side`` x ``side`` px.
+
+    Browsers (and Streamlit) show only 8-bit pictures. 16-bit, 32-bit integer
+    and floating-point greys are mapped to 0..255 the way :func:`to_mnist`
+    maps them (their range stretched, not clipped), so the picture keeps its
+    contrast and looks like what the network reads.
+    """
+    if image.mode in _DEEP_GREY_MODES:
+        deep = image.convert("I") if image.mode.startswith("I;16") else image
+        deep = deep.resize(_fitting_size(deep.size, side), Image.Resampling.BOX)
+        return Image.fromarray(_to_uint8(np.asarray(deep)), mode="L")
+    shown = _display_mode(image)
+    return shown.resize(_fitting_size(shown.size, side), Image.Resampling.LANCZOS)
+
+
+def _display_mode(img: Image.Image) -> Image.Image:
+    """``img`` in an 8-bit mode every browser shows: L, LA, RGB or RGBA."""
+    if img.mode in ("L", "LA", "RGB", "RGBA"):
+        return img
+    if img.mode == "1":
+        return img.convert("L")
+    if _has_alpha(img):
+        return img.convert("RGBA")
+    return img.convert("RGB")
+
+
+def _fitting_size(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """``size`` scaled down (never up) to fit in ``side`` x ``side``, keeping the aspect ratio."""
+    factor = min(1.0, side / max(size))
+    return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
+
+
 # --------------------------------------------------------------------------
 # Public entry point
 # --------------------------------------------------------------------------
@@ -94,8 +138,9 @@ def load_image(file_or_bytes: Union[str, os.PathLike, bytes, bytearray, BinaryIO
 def to_mnist(
     image: ImageInput,
     *,
+    pen_width: float | None = None,
     min_ink_pixels: int = 10,
-    min_extent: float = 0.04,
+    min_extent: float = MIN_EXTENT,
 ) -> np.ndarray | None:
     """Convert a drawn or photographed digit to a 28x28 MNIST-like image.
 
@@ -105,6 +150,11 @@ def to_mnist(
         NumPy array of shape (H, W), (H, W, 1), (H, W, 2), (H, W, 3) or
         (H, W, 4) with uint8 values 0..255 or float values 0..1, or a PIL
         image of any mode.
+    pen_width:
+        Width in ``image``'s pixels of the pen the digit was drawn with, when
+        known (the canvas's strokes); otherwise it is measured from the ink.
+        Ink less than :data:`DOT_SPAN` pen widths across is a dot, not a
+        digit: nothing is drawn.
     min_ink_pixels:
         Fewer clearly inked pixels (ink >= 0.5) than this, counted on the
         working image (at most :data:`WORK_SIDE` px on its longer side), means
@@ -131,6 +181,10 @@ def to_mnist(
     bbox = _ink_bbox(ink)
     if bbox is None or _is_nothing_drawn(ink, bbox, min_ink_pixels, min_extent):
         return None
+    if pen_width is not None:
+        pen_width *= max(img.size) / _longer_side(image)  # in the working image's pixels
+    if _is_a_dot(ink, bbox, pen_width):
+        return None
     top, bottom, left, right = bbox
     digit = _scale_to_box(ink[top:bottom, left:right])
     return _centre_in_field(digit)
@@ -154,6 +208,10 @@ def _working_image(image: ImageInput) -> Image.Image | None:
     _check_pixel_count(img.width, img.height)
     img = _limit_size(img)
     return _to_grey_modes(img)
+
+
+def _longer_side(image: ImageInput) -> int:
+    return max(image.size) if isinstance(image, Image.Image) else max(image.shape[:2])
 
 
 def _check_pixel_count(width: int, height: int) -> None:
@@ -237,7 +295,7 @@ def _to_grey_modes(img: Image.Image) -> Image.Image:
     """Convert any PIL mode to 8-bit ``L`` or, if it has alpha, ``LA``."""
     if img.mode in ("L", "LA"):
         return img
-    if img.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+    if img.mode in _DEEP_GREY_MODES:
         # High bit-depth greys: let the array path decide the value range.
         return Image.fromarray(_to_uint8(np.asarray(img)), mode="L")
     try:
@@ -411,6 +469,52 @@ def _is_nothing_drawn(
     if extent < min_extent * max(ink.shape):
         return True
     return int(np.count_nonzero(ink[top:bottom, left:right] >= 0.5)) < min_ink_pixels
+
+
+def _is_a_dot(ink: np.ndarray, bbox: tuple[int, int, int, int], pen_width: float | None) -> bool:
+    """Whether the ink is less than :data:`DOT_SPAN` pen widths across: a tap, a tick or a blob.
+
+    A digit reaches well beyond one dot of the pen that drew it, whatever the
+    pen: even a short "1" is a dot dragged one and a half pen widths further.
+    Without a known pen (an uploaded picture) the pen is the thickest stroke
+    of the ink itself.
+    """
+    top, bottom, left, right = bbox
+    extent = max(bottom - top, right - left) - 1  # less the anti-aliased rim a drawn dot has
+    if pen_width is None:
+        pen_width = _thickest_stroke(ink[top:bottom, left:right] >= 0.5)
+    return extent < DOT_SPAN * pen_width
+
+
+def _thickest_stroke(mask: np.ndarray) -> float:
+    """Diameter in pixels of the widest disc that fits in the ink ``mask`` (roughly).
+
+    Measured on a copy at most :data:`_DOT_SIDE` px by eroding it until nothing
+    is left, alternately with the 4 and the 8 neighbours (an octagon: close to
+    a disc in every direction).
+    """
+    factor = min(1.0, _DOT_SIDE / max(mask.shape))
+    if factor < 1.0:
+        small = Image.fromarray(mask.astype(np.float32), mode="F").resize(
+            (max(1, round(mask.shape[1] * factor)), max(1, round(mask.shape[0] * factor))), Image.Resampling.BOX
+        )
+        mask = np.asarray(small) >= 0.5
+    steps = 0
+    while mask.any():
+        mask = _eroded(mask, diagonals=steps % 2 == 1)
+        steps += 1
+    return max(2 * steps - 1, 0) / factor  # a disc n px across goes in (n + 1) / 2 steps
+
+
+def _eroded(mask: np.ndarray, diagonals: bool) -> np.ndarray:
+    """``mask`` without its edge pixels: those with a 4- (or also 8-) neighbour outside it."""
+    padded = np.pad(mask, 1)
+    height, width = mask.shape
+    shifts = [(0, 1), (2, 1), (1, 0), (1, 2)] + ([(0, 0), (0, 2), (2, 0), (2, 2)] if diagonals else [])
+    kept = mask.copy()
+    for dy, dx in shifts:
+        kept &= padded[dy : dy + height, dx : dx + width]
+    return kept
 
 
 # --------------------------------------------------------------------------

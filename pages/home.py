@@ -18,11 +18,11 @@ st.markdown(
     "*imagines* a 3 looks like.")
 
 st.subheader("The current network")
-columns = st.columns([2, 1, 1, 1])  # the architecture ("784 → 256 → 128 → 10") needs the room
-columns[0].metric("Architecture", arrows)
-columns[1].metric("Parameters", f"{net.n_parameters:,}")
-columns[2].metric("Epochs trained", len(net.history))
-columns[3].metric("Test accuracy", accuracy_text(net))
+with st.container(horizontal=True, gap="medium"):  # each figure whole; they wrap on a narrow screen
+    st.metric("Architecture", arrows, width="content")
+    st.metric("Parameters", f"{net.n_parameters:,}", width="content")
+    st.metric("Epochs trained", len(net.history), width="content")
+    st.metric("Test accuracy", accuracy_text(net), width="content")
 st.caption(f"{session().model_name}: {settings}.")
 
 st.subheader("Where to go next")

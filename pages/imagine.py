@@ -7,14 +7,19 @@ page_frame()
 
 from core.imagine import digit_image, heatmap_image, imagine_all  # noqa: E402
 from ui.session import session  # noqa: E402
+from ui.training_notice import show_training_notice  # noqa: E402
 
 METHODS = {"Optimisation (activation maximisation)": "optimize",
            "Back-projection (the original's idea)": "backproject"}
 MAX_NEURONS_SHOWN = 48
+DIGIT_SIDE = 112   # px; lists of images wrap into a grid at any screen width (columns would stack on a phone)
+NEURON_SIDE = 84
 
-net = session().net
+data = session()
+net = data.reading_net
 st.title("What does the network imagine?")
 st.caption("Ask the network: “I trained you to recognise a 3. What do you think a 3 looks like?”")
+show_training_notice(data, "These pictures")
 
 label = st.radio("Method", list(METHODS), horizontal=True, key="imagine_method")
 method = METHODS[label]
@@ -36,26 +41,28 @@ def _imagine():
 
 
 with st.spinner("Imagining…"):
-    images, probabilities = session().remember(("imagine", method), _imagine)
-for row in range(2):
-    columns = st.columns(5)
-    for digit, column in zip(range(5 * row, 5 * row + 5), columns):
-        seen = int(np.argmax(probabilities[digit]))
-        column.image(_picture(images[digit]), caption=f"imagined {digit}", width="stretch")
-        column.markdown(f"network says **{seen}** ({100 * probabilities[digit, seen]:.0f}%)")
+    images, probabilities = data.remember(("imagine", method), _imagine)
+seen = probabilities.argmax(axis=1)
+for row in (range(5), range(5, 10)):
+    st.image([_picture(images[digit]) for digit in row], width=DIGIT_SIDE,
+             caption=[f"imagined {digit}: network says {seen[digit]} ({100 * probabilities[digit, seen[digit]]:.0f}%)"
+                      for digit in row])
 
-st.subheader("What each neuron looks for")
-if len(net.sizes) < 3:
-    st.caption("This network has no hidden layer: below are the output neurons' weights, one per digit.")
 weights = net.weights[0]
 strength = np.linalg.norm(weights, axis=1)
-silent = int(np.count_nonzero(strength < 1e-3 * strength.max()))
-order = np.argsort(-strength)[:MAX_NEURONS_SHOWN]
-st.caption(f"The incoming weights of the {len(order)} neurons of the first layer with the strongest weights "
-           f"(of {len(weights)}), as 28×28 images: red pixels excite the neuron, blue ones inhibit it."
-           + (f" {silent} neurons have all-but-zero weights: they stopped responding during training."
-              if silent else ""))
-columns = st.columns(8)
-for slot, neuron in enumerate(order):
-    columns[slot % 8].image(heatmap_image(weights[neuron].reshape(28, 28), scale=4),
-                            caption=f"neuron {neuron + 1}", width="stretch")
+if len(net.sizes) == 2:  # the first layer is the output layer: one neuron per digit, shown in digit order
+    st.subheader("What each digit's output neuron looks for")
+    st.caption("This network has no hidden layer: each digit's output neuron weighs the 784 pixels directly. "
+               "Its weights as a 28×28 image: red pixels speak for the digit, blue ones against it.")
+    order, names = np.arange(len(weights)), [f"digit {d}" for d in range(len(weights))]
+else:
+    st.subheader("What each neuron looks for")
+    silent = int(np.count_nonzero(strength < 1e-3 * strength.max()))
+    order = np.argsort(-strength)[:MAX_NEURONS_SHOWN]
+    names = [f"neuron {neuron + 1}" for neuron in order]
+    st.caption(f"The incoming weights of the {len(order)} neurons of the first hidden layer with the strongest "
+               f"weights (of {len(weights):,}), as 28×28 images: red pixels excite the neuron, blue ones inhibit "
+               "it." + (f" {silent:,} neurons have all-but-zero weights: they stopped responding during training."
+                        if silent else ""))
+st.image([heatmap_image(weights[neuron].reshape(28, 28), scale=4) for neuron in order], caption=names,
+         width=NEURON_SIDE)

@@ -11,7 +11,7 @@ from ui.session import session  # noqa: E402
 data = session()
 st.title("Build & Train")
 
-settings_column, diagram_column = st.columns([3, 2], gap="large")
+settings_column, diagram_column = st.columns([5, 3], gap="large")
 with settings_column:
     settings = settings_form()
 with diagram_column:

@@ -127,10 +127,13 @@ def test_saved_models_list_hides_hidden_files_and_puts_default_first(models_fold
 
 # ----- uploads --------------------------------------------------------------------------------
 
+def _uploader(at):
+    uploader, = at.sidebar.get("file_uploader")
+    return uploader
+
+
 def _upload(at, name, content):
-    uploader = at.file_uploader(key="model_upload")
-    uploader.clear()
-    uploader.upload(name, content)
+    _uploader(at).upload(name, content)
     return run(at)
 
 
@@ -185,3 +188,58 @@ def test_a_valid_upload_becomes_the_current_network():
     assert sidebar_accuracy(at) == "12.34%"
     run(at)  # the message is shown once, and the uploader does not load the file again
     assert not at.sidebar.success and data.model_name == "mine.npz (uploaded)"
+
+
+def test_a_refused_upload_is_cleared_from_the_uploader_and_its_message_stays():
+    at = new_app()
+    _upload(at, "bad.npz", os.urandom(4096))
+    no_exception(at)
+    errors = texts(at.sidebar.error)
+    assert len(errors) == 1 and errors[0].startswith("'bad.npz' was not loaded"), errors
+    assert _uploader(at).value is None  # an empty uploader: nothing looks loaded
+    assert app_data(at).model_name == "default (pre-trained)"
+    _, good = _valid_model_bytes()
+    _upload(at, "good.npz", good)  # the emptied uploader takes the next file
+    assert texts(at.sidebar.success) == ["Loaded 'good.npz'."]
+    assert app_data(at).model_name == "good.npz (uploaded)"
+
+
+def test_an_upload_fills_in_the_save_name():
+    at = new_app()
+    set_widgets(at, save_name="typed before")
+    run(at)
+    assert at.text_input(key="save_name").value == "typed before"  # what the user types is kept
+    _, good = _valid_model_bytes()
+    _upload(at, "my-net.npz", good)
+    no_exception(at)
+    assert at.text_input(key="save_name").value == "my-net"
+    click(at, "save_button")
+    assert texts(at.sidebar.success) == ["Saved as 'my-net'."]
+    click(at, "default_button")  # the pre-trained model has no save name of its own
+    assert at.text_input(key="save_name").value == ""
+
+
+def test_a_network_without_hidden_layers_is_described_truly():
+    at = new_app()
+    _upload(at, "flat.npz", Net([784, 10], output="softmax", cost="cross_entropy", seed=3).to_bytes())
+    no_exception(at)
+    summary = [t for t in texts(at.sidebar.markdown) if "784 → 10" in t]
+    assert len(summary) == 1 and "no hidden layer, softmax output, cross-entropy cost" in summary[0], summary
+    assert "hidden," not in summary[0].replace("no hidden layer,", "")
+
+
+def test_a_missing_default_model_is_reported_without_the_servers_path(models_folder):
+    from ui import resources
+
+    (models_folder / "default.npz").unlink()
+    resources._default_model_bytes.clear()
+    try:
+        at = new_app()
+        no_exception(at)
+        warnings = texts(at.sidebar.warning) + texts(at.main.warning)
+        assert len(warnings) == 1 and "The pre-trained model could not be loaded" in warnings[0], warnings
+        assert "'default.npz'" in warnings[0]
+        assert str(models_folder) not in warnings[0] and "/" not in warnings[0], warnings[0]
+        assert app_data(at).model_name == "untrained 784-30-10"
+    finally:
+        resources._default_model_bytes.clear()

@@ -7,13 +7,16 @@ function the page calls for the canvas too) in test_ui_logic.py.
 """
 import io
 import os
+import re
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from app_helpers import (PAGES, app_data, chart_with_field, charts, go, guard_real_models,  # noqa: F401
-                         models_folder, new_app, no_exception, percent, run, sidebar_accuracy, texts)
+from app_helpers import (PAGES, app_data, chart_with_field, charts, click, finish_training, go,  # noqa: F401
+                         guard_real_models, models_folder, new_app, no_exception, percent, run, set_widgets,
+                         sidebar_accuracy, texts, wait_until)
+from core import Net
 from core.drawn_digits import render_digit
 from core.preprocess import load_image
 from ui import resources
@@ -77,15 +80,26 @@ def test_imagine_page_shows_ten_imagined_digits(method_index):
     no_exception(at)
     assert at.radio(key="imagine_method").value == radio.options[method_index]
     captions = [c for image in at.image for c in image.captions]
-    assert [c for c in captions if c.startswith("imagined")] == [f"imagined {d}" for d in range(10)]
-    says = [m for m in texts(at.markdown) if m.startswith("network says")]
-    assert len(says) == 10
+    imagined = [re.fullmatch(r"imagined (\d): network says (\d) \((\d+)%\)", c) for c in captions
+                if c.startswith("imagined")]
+    assert [int(m[1]) for m in imagined] == list(range(10))
     net = app_data(at).net
     neurons = [c for c in captions if c.startswith("neuron ")]
     assert len(neurons) == min(net.sizes[1], 48)
     if method_index == 1:  # optimisation makes images the network reads as the digit
-        read = [int(m.split("**")[1]) for m in says]
+        read = [int(m[2]) for m in imagined]
         assert sum(r == d for d, r in enumerate(read)) >= 9, read
+
+
+def test_imagine_without_a_hidden_layer_names_each_output_neuron_by_its_digit():
+    at = new_app()
+    app_data(at).use_network(Net([784, 10], output="softmax", cost="cross_entropy", seed=3), "flat")
+    go(at, "pages/imagine.py")
+    no_exception(at)
+    assert "What each digit's output neuron looks for" in texts(at.subheader)
+    captions = [c for image in at.image for c in image.captions]
+    assert [c for c in captions if not c.startswith("imagined")] == [f"digit {d}" for d in range(10)]
+    assert not any("first hidden layer" in caption for caption in texts(at.caption))
 
 
 def test_evaluate_page_confusion_matrix_and_accuracy(test_set):
@@ -115,12 +129,59 @@ def test_evaluate_page_confusion_matrix_and_accuracy(test_set):
     assert len(captions) == min(40, 10_000 - np.trace(matrix))
     pairs = [c.removeprefix("true ").split(" → ") for c in captions]
     assert all(t != p for t, p in pairs)
+    wrong = 10_000 - int(np.trace(matrix))
+    assert texts(at.main.caption)[-1] == (f"{wrong} misclassified test images match; showing the 40 the network "
+                                          "was most sure about.")
     at.selectbox(key="filter_true").set_value("3")
     run(at)
     no_exception(at)
     captions = [c for image in at.image for c in image.captions]
     assert len(captions) == min(40, int(matrix[3].sum() - matrix[3, 3]))
     assert all(c.startswith("true 3 → ") and not c.endswith("→ 3") for c in captions)
+
+
+def test_evaluate_says_plainly_when_no_mistake_matches_the_filters():
+    at = new_app("pages/evaluate.py")
+    net = app_data(at).net
+    _, _, test = resources.mnist()
+    matrix = net.confusion_matrix(test.X, test.y)
+    true, predicted = np.unravel_index(np.argmin(matrix + 10**9 * np.eye(10, dtype=int)), matrix.shape)
+    assert matrix[true, predicted] == 0  # a pair of digits the default network never confuses
+    at.selectbox(key="filter_true").set_value(str(true))
+    at.selectbox(key="filter_predicted").set_value(str(predicted))
+    run(at)
+    no_exception(at)
+    assert texts(at.main.caption)[-1] == "No misclassified test images match these filters."
+    assert not [c for image in at.image for c in image.captions]
+
+
+def test_evaluate_counts_thousands_of_mistakes_with_separators():
+    at = new_app()
+    app_data(at).use_network(Net([784, 30, 10], seed=0), "untrained")
+    go(at, "pages/evaluate.py")
+    no_exception(at)
+    wrong = 10_000 - int(app_data(at).net.evaluate(*resources.mnist()[2])["accuracy"] * 10_000 + 0.5)
+    assert wrong >= 1_000
+    assert texts(at.main.caption)[-1].startswith(f"{wrong:,} misclassified test images match;")
+
+
+def test_figures_shown_while_training_say_so():
+    at = new_app("pages/train.py")
+    set_widgets(at, cfg_train_size=500, cfg_epochs=40)
+    click(at, "train_button")
+    data = app_data(at)
+    try:
+        wait_until(lambda: data.job.snapshot().status == "running")
+        for page in ("pages/evaluate.py", "pages/imagine.py"):
+            go(at, page)
+            no_exception(at)
+            notes = [t for t in texts(at.info) if "during epoch" in t]
+            assert len(notes) == 1 and "will change as it learns" in notes[0], texts(at.info)
+    finally:
+        data.job.stop()
+        finish_training(at)
+    go(at, "pages/evaluate.py")
+    assert not [t for t in texts(at.info) if "during epoch" in t]
 
 
 def test_draw_page_canvas_mode_renders_without_a_drawing():

@@ -4,6 +4,8 @@ Training runs in a background thread; a test presses a button, waits for the job
 (``finish_training``), then reruns the app to see the final state, as a browser would
 after the polling fragment notices the end.
 """
+import threading
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from app_helpers import (app_data, chart_titled, chart_with_field, click, finish
                          guard_real_models, history_is_finite, models_folder, new_app, no_exception, percent, run,
                          set_widgets, sidebar_accuracy, texts, wait_until, weights_finite)
 from ui.session import MAX_RUNS_KEPT, Run
+from ui.training_job import SERVER_QUEUE
 from ui.sidebar import epochs_text
 
 SMALL = {"cfg_train_size": 500, "cfg_epochs": 2}
@@ -111,7 +114,8 @@ def test_stop_keeps_finished_epochs_and_continue_adds_to_the_same_network():
     assert 1 <= epochs < 200
     assert [e["epoch"] for e in net.history] == list(range(1, epochs + 1))
     assert weights_finite(net) and history_is_finite(net.history)
-    assert any(t.startswith("Stopped:") and f"keeps the {epochs_text(epochs)} it finished" in t for t in texts(at.info))
+    assert f"Stopped: you pressed Stop during epoch {epochs + 1}. The network keeps the {epochs_text(epochs)} it " \
+           "finished." in texts(at.info), texts(at.info)
     assert percent(sidebar_accuracy(at)) > 0.5
     assert _epochs_in(chart_titled(at, "Accuracy")) == list(range(1, epochs + 1))
 
@@ -223,3 +227,182 @@ def test_one_training_at_a_time_per_session():
     finish_training(at)
     no_exception(at)
     assert not at.button(key="train_button").disabled
+
+
+# ----- comparing runs ---------------------------------------------------------------------------
+
+def _overlay(at):
+    """(chips in the "Runs to overlay" picker, runs plotted in the runs chart)."""
+    chips = at.multiselect(key="compare_choice").value
+    plotted = set(chart_with_field(at, "run")["run"]) if chips else set()
+    return chips, plotted
+
+
+def test_the_runs_picker_and_chart_agree_new_runs_join_and_removals_are_kept():
+    at = _train_page(cfg_train_size=500, cfg_epochs=1)
+    for number in (1, 2, 3):
+        click(at, "train_button")
+        finish_training(at)
+        chips, plotted = _overlay(at)
+        assert set(chips) == plotted == {f"run {n}" for n in range(1, number + 1)}
+        assert at.multiselect(key="compare_choice").options == [f"run {n}" for n in range(1, number + 1)]
+
+    at.multiselect(key="compare_choice").unselect("run 2")
+    run(at)
+    assert set(_overlay(at)[0]) == _overlay(at)[1] == {"run 1", "run 3"}
+    click(at, "train_button")  # a new run joins the chart, the removed one stays off
+    finish_training(at)
+    go(at, "pages/draw.py")
+    go(at, "pages/train.py")  # and a visit to another page forgets nothing
+    chips, plotted = _overlay(at)
+    assert set(chips) == plotted == {"run 1", "run 3", "run 4"}
+
+    at.multiselect(key="compare_choice").select("run 2")
+    run(at)
+    chips, plotted = _overlay(at)
+    assert set(chips) == plotted == {"run 1", "run 2", "run 3", "run 4"}
+    for label in ("run 1", "run 2", "run 3", "run 4"):
+        at.multiselect(key="compare_choice").unselect(label)
+        run(at)
+    assert _overlay(at) == ([], set())
+    no_exception(at)
+
+
+def test_the_runs_table_describes_the_trained_network_and_each_stretch_of_training():
+    at = _train_page(cfg_train_size=1000, cfg_epochs=1, cfg_eta=0.05)  # the form says 784-30-10 sigmoid
+    default = app_data(at).net
+    pretrained = len(default.history)
+    click(at, "continue_button")
+    finish_training(at)
+    set_widgets(at, cfg_optimizer="adam", cfg_eta=0.001, cfg_train_size=500, cfg_epochs=2)
+    click(at, "continue_button")
+    finish_training(at)
+    set_widgets(at, cfg_optimizer="sgd", cfg_eta=3.0, cfg_epochs=1)
+    click(at, "train_button")
+    finish_training(at)
+    no_exception(at)
+
+    table = at.dataframe[0].value
+    assert list(table["run"]) == ["run 1 (default continued)", "run 2"]
+    continued, new = table.iloc[0], table.iloc[1]
+    assert continued["network"] == "784→512→256→10, relu, softmax + cross-entropy"
+    assert continued["training"] == (
+        f"epochs 1–{pretrained}: earlier training; epoch {pretrained + 1}: sgd η 0.05, batch 10, 1,000 examples; "
+        f"epochs {pretrained + 2}–{pretrained + 3}: adam η 0.001, batch 10, 500 examples")
+    assert int(continued["epochs"]) == pretrained + 3 == len(default.history)
+    assert new["network"] == "784→30→10, sigmoid, sigmoid + quadratic"
+    assert new["training"] == "epoch 1: sgd η 3, batch 10, 500 examples"
+
+
+# ----- a training that waits in the queue -------------------------------------------------------
+
+class _SlotHolder:
+    """Another session's training, holding one of the server's slots."""
+
+    def __init__(self):
+        self.stop_requested = threading.Event()
+
+
+@pytest.fixture
+def fill_server():
+    """Call to take every training slot of the server, so that a new training waits in the queue."""
+    holders = []
+
+    def fill():
+        holders.extend(_SlotHolder() for _ in range(SERVER_QUEUE.slots))
+        for holder in holders:
+            assert SERVER_QUEUE.acquire(holder)
+
+    yield fill
+    for holder in holders:
+        SERVER_QUEUE.release(holder)
+
+
+def _state(at):
+    """What a run that never started must leave as it was."""
+    data = app_data(at)
+    table = at.dataframe[0].value if len(at.dataframe) else None
+    return data.net, data.model_name, len(data.net.history), [r.label for r in data.runs], data.runs_added, table
+
+
+@pytest.mark.parametrize("button, trained_first", [("train_button", True), ("continue_button", False)])
+def test_stopping_a_training_that_never_started_leaves_everything_as_it_was(fill_server, button, trained_first):
+    at = _train_page(cfg_train_size=500, cfg_epochs=1)
+    if trained_first:  # a first run while the server is free: it is in the runs table
+        click(at, "train_button")
+        finish_training(at)
+    data = app_data(at)
+    weights = [w.copy() for w in data.net.weights]
+    net, name, epochs, runs, added, table = _state(at)
+
+    fill_server()
+    click(at, button)
+    job = data.job
+    assert job.status == "queued" and data.training
+    assert any("Waiting for a free training slot" in t for t in texts(at.info)), texts(at.info)
+    click(at, "stop_button")
+    assert finish_training(at).status == "cancelled"
+    no_exception(at)
+
+    after = _state(at)
+    assert after[:5] == (net, name, epochs, runs, added)
+    assert (table is None and after[5] is None) or after[5].equals(table)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, data.net.weights))
+    assert name in texts(at.sidebar.caption)
+    assert any(t.startswith("Cancelled before it started") for t in texts(at.info)), texts(at.info)
+    assert data.checkpoint is None  # nothing to undo: no copy of the weights kept
+
+
+# ----- a training that does not learn -----------------------------------------------------------
+
+COLLAPSING = {"cfg_hidden": "sigmoid", "cfg_output_cost": "sigmoid + quadratic", "cfg_optimizer": "sgd",
+              "cfg_eta": 1000.0}
+
+
+def _failed_to_learn(at):
+    return [t for t in texts(at.error) if t.startswith("This run failed to learn")]
+
+
+def test_a_run_that_learns_nothing_says_so_and_can_be_undone():
+    at = _train_page(cfg_train_size=500, cfg_epochs=2, cfg_eta=3.0)
+    click(at, "train_button")
+    finish_training(at)
+    data = app_data(at)
+    healthy, name = data.net, data.model_name
+    assert any(t.startswith("Finished: 2 epochs trained") for t in texts(at.success))
+    assert not _failed_to_learn(at) and data.checkpoint is None  # nothing to undo: no copy kept
+    assert not _has_button(at, "restore_button")
+    weights = [w.copy() for w in healthy.weights + healthy.biases]
+    accuracy = healthy.test_accuracy
+
+    # continued at an absurd learning rate: the weights saturate and it guesses
+    set_widgets(at, **COLLAPSING)
+    click(at, "continue_button")
+    finish_training(at)
+    no_exception(at)
+    assert not [t for t in texts(at.success) if t.startswith("Finished")]
+    [message] = _failed_to_learn(at)
+    assert "is what guessing scores (10%)" in message and "η 1000 is most likely too high for sgd" in message
+    assert len(healthy.history) == 4
+    click(at, "restore_button")
+    no_exception(at)
+    assert data.net is healthy and data.model_name == name and len(healthy.history) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(weights, healthy.weights + healthy.biases))
+    assert healthy.test_accuracy == accuracy and sidebar_accuracy(at) == f"{100 * accuracy:.2f}%"
+    assert "Restored the network from before the run." in texts(at.sidebar.success)
+    assert not _has_button(at, "restore_button") and data.checkpoint is None
+    assert at.dataframe[0].value["training"].iloc[0] == "epochs 1–2: sgd η 3, batch 10, 500 examples"
+
+    # a new network at that learning rate: restoring brings back the previous network
+    click(at, "train_button")
+    finish_training(at)
+    assert _failed_to_learn(at) and data.net is not healthy
+    click(at, "restore_button")
+    no_exception(at)
+    assert data.net is healthy and data.model_name == name
+    assert all(np.array_equal(a, b) for a, b in zip(weights, healthy.weights + healthy.biases))
+    assert list(at.dataframe[0].value["run"]) == ["run 1", "run 2"]  # the failed run stays comparable
+
+
+def _has_button(at, key):
+    return any(b.key == key for b in at.button)

@@ -189,11 +189,28 @@ def test_empty_file_on_disk(tmp_path):
         Net.load(path)
 
 
-def test_missing_file_and_folder(tmp_path):
-    with pytest.raises(ModelFileError, match=r"no model file at .*nothing\.npz"):
+def test_missing_file_and_folder_are_named_without_their_folder(tmp_path):
+    with pytest.raises(ModelFileError, match=r"no model file at 'nothing\.npz'") as missing:
         Net.load(tmp_path / "nothing.npz")
-    with pytest.raises(ModelFileError, match="is a folder, not a model file"):
-        Net.load(tmp_path)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    with pytest.raises(ModelFileError, match="'models' is a folder, not a model file") as is_folder:
+        Net.load(folder)
+    for error in (missing, is_folder):
+        assert str(tmp_path) not in str(error.value) and "/" not in str(error.value)
+
+
+def test_an_unreadable_file_is_named_without_its_folder(tmp_path, monkeypatch):
+    path = tmp_path / "locked.npz"
+    path.write_bytes(b"PK")
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(type(path), "open", refuse)
+    with pytest.raises(ModelFileError) as error:
+        Net.load(path)
+    assert str(error.value) == "cannot read 'locked.npz' (Permission denied)"
 
 
 def test_truncated_files(valid):

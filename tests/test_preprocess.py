@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from core import preprocess
-from core.preprocess import load_image, to_mnist
+from core.preprocess import load_image, preview_image, to_mnist
 
 # --------------------------------------------------------------------------
 # Helpers
@@ -282,6 +282,80 @@ def test_min_ink_pixels_is_respected():
 
 
 # --------------------------------------------------------------------------
+# A dot or a tick of the pen is not a digit, whatever the pen
+# --------------------------------------------------------------------------
+
+PEN_WIDTHS = [8, 20, 40]  # the Draw page's stroke-width slider: 8..40
+
+
+def pen_ink(strokes, width: float, size: int = 280) -> np.ndarray:
+    """Ink (uint8, 255 = ink) of ``strokes`` (lists of (x, y)) drawn with a round pen, like the canvas."""
+    img = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(img)
+    r = width / 2
+    for stroke in strokes:
+        if len(stroke) > 1:
+            draw.line(stroke, fill=255, width=round(width))
+        for x, y in stroke:
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    return np.asarray(img)
+
+
+def pen_stroke(length: float, angle: float, centre=(140.0, 140.0)):
+    """One straight stroke of ``length`` px through ``centre`` at ``angle`` degrees."""
+    dx, dy = np.cos(np.radians(angle)) * length / 2, np.sin(np.radians(angle)) * length / 2
+    return [(centre[0] - dx, centre[1] - dy), (centre[0] + dx, centre[1] + dy)]
+
+
+@pytest.mark.parametrize("width", PEN_WIDTHS)
+def test_a_dot_of_the_pen_is_nothing_drawn(width):
+    dot = rgba_alpha(pen_ink([[(140, 140)]], width))
+    assert to_mnist(dot, pen_width=width) is None
+    assert to_mnist(dot) is None  # the pen unknown: measured from the ink
+
+
+@pytest.mark.parametrize("width", PEN_WIDTHS)
+@pytest.mark.parametrize("angle", [0, 30, 45, 90, 135])
+def test_a_tick_shorter_than_the_pen_is_wide_is_nothing_drawn(width, angle):
+    tick = rgba_alpha(pen_ink([pen_stroke(0.8 * width, angle)], width))
+    assert to_mnist(tick, pen_width=width) is None
+    assert to_mnist(tick) is None
+
+
+@pytest.mark.parametrize("width", PEN_WIDTHS)
+@pytest.mark.parametrize("angle", [90, 80, 60])
+def test_a_short_one_is_read(width, angle):
+    """A single stroke two pen widths long: about the shortest "1" there is, still read."""
+    one = rgba_alpha(pen_ink([pen_stroke(2 * width, angle)], width))
+    assert_mnist_like(to_mnist(one, pen_width=width))
+    assert_mnist_like(to_mnist(one))
+
+
+@pytest.mark.parametrize("width", PEN_WIDTHS)
+def test_the_pen_width_is_in_the_inputs_pixels(width):
+    """A big canvas is shrunk before it is read: the pen given in its pixels is shrunk with it."""
+    scale = 10  # 2800 px: shrunk to WORK_SIDE
+    one = pen_ink([[(x * scale, y * scale) for x, y in pen_stroke(2 * width, 90)]], width * scale, 280 * scale)
+    tick = pen_ink([[(x * scale, y * scale) for x, y in pen_stroke(0.8 * width, 90)]], width * scale, 280 * scale)
+    assert to_mnist(one, pen_width=width * scale) is not None
+    assert to_mnist(tick, pen_width=width * scale) is None
+
+
+@pytest.mark.parametrize("diameter", [6, 30, 120, 250])
+def test_a_blot_in_a_picture_is_nothing_drawn(diameter):
+    """A full stop or an ink blot photographed on paper: no pen known, still no digit."""
+    blot = pen_ink([[(150, 140)]], diameter, 300)
+    assert to_mnist(grey_photo(blot)) is None
+    assert to_mnist(black_on_white(blot)) is None
+
+
+@pytest.mark.parametrize("width", [8, 40, 60])
+def test_a_bold_digit_in_a_picture_is_read(width):
+    assert_mnist_like(to_mnist(black_on_white(draw_two(width=width))))
+    assert_mnist_like(to_mnist(grey_photo(draw_two(width=width))))
+
+
+# --------------------------------------------------------------------------
 # Large inputs
 # --------------------------------------------------------------------------
 
@@ -368,3 +442,51 @@ def test_load_image_rejects_decompression_bombs(monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 10,000 px > 2 x limit -> bomb
     with pytest.raises(ValueError, match="too large"):
         load_image(data)
+
+
+# --------------------------------------------------------------------------
+# The 8-bit copy of an upload that people see
+# --------------------------------------------------------------------------
+
+
+def _seven_on_paper(low, high, dtype, size=(280, 280)):
+    """A dark digit (``low``) on light paper (``high``) as a ``dtype`` PIL image."""
+    ink = np.asarray(Image.fromarray(draw_two()).resize(size), dtype=np.float64) / 255
+    return Image.fromarray((high - ink * (high - low)).astype(dtype))
+
+
+DEEP_PICTURES = {
+    "I;16": lambda size=(280, 280): _seven_on_paper(9_000, 41_000, np.uint16, size),
+    "I": lambda size=(280, 280): _seven_on_paper(-70_000, 90_000, np.int32, size),
+    "F": lambda size=(280, 280): _seven_on_paper(-3.0, 12.5, np.float32, size),
+}
+
+
+@pytest.mark.parametrize("mode", DEEP_PICTURES)
+def test_preview_of_a_deep_picture_is_8_bit_and_keeps_its_contrast(mode):
+    picture = DEEP_PICTURES[mode]()
+    assert picture.mode == mode
+    preview = preview_image(picture, 280)
+    assert preview.mode == "L" and preview.size == (280, 280)
+    shown = np.asarray(preview, dtype=np.float64)
+    assert shown.min() < 10 and shown.max() > 245  # the paper light, the ink dark: stretched, not clipped
+    assert corr(shown, np.asarray(picture, dtype=np.float64)) > 0.999  # a linear map of the values
+
+
+def test_preview_of_16_bit_values_shows_what_the_network_reads():
+    picture = DEEP_PICTURES["I;16"]()
+    grey = 255 - np.asarray(preview_image(picture, 280), dtype=np.float64)
+    assert corr(to_mnist(Image.fromarray(grey.astype(np.uint8))), to_mnist(picture)) > 0.99
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "RGB", "RGBA", "LA", "PA", "CMYK", "I;16", "I", "F"])
+def test_preview_fits_in_the_box_in_a_mode_browsers_show(mode):
+    ink = draw_two()
+    source = Image.fromarray(rgba_alpha(ink) if mode in ("RGBA", "LA", "PA") else black_on_white(ink))
+    picture = DEEP_PICTURES[mode]((700, 350)) if mode in DEEP_PICTURES else source.convert(mode).resize((700, 350))
+    preview = preview_image(picture, 280)
+    assert preview.mode in ("L", "LA", "RGB", "RGBA")
+    assert preview.size == (280, 140)
+    small = preview_image(picture.resize((28, 14)), 280)
+    assert small.size == (28, 14)  # never enlarged (the page shows it at the canvas's size)
+    preview.save(io.BytesIO(), format="PNG")

@@ -8,12 +8,12 @@ import pytest
 from PIL import Image
 
 from app_helpers import DEFAULT_MODEL, guard_real_models, models_folder, wait_until, weights_finite  # noqa: F401
-from core import Net
+from core import Net, Progress
 from core.drawn_digits import render_digit
 from ui import charts, model_store
 from ui.drawing import Reading, Sketch, read_digit
 from ui.session import MAX_RUNS_KEPT, Run, SessionData
-from ui.training_job import SERVER_QUEUE, TrainingJob, TrainingQueue, wait_for
+from ui.training_job import SERVER_QUEUE, TrainingJob, TrainingQueue, failure_to_learn, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -120,16 +120,17 @@ def test_clear_gives_a_new_empty_canvas():
 
 @pytest.mark.parametrize("typed, cleaned", [
     ("mine", "mine"), ("my first net", "my-first-net"), ("  run-1  ", "run-1"), ("v1.2_final", "v1.2_final"),
-    ("model.npz", "model"), ("Model.NPZ", "Model"), ("_x", "_x"), ("a" * 64, "a" * 64), ("default2", "default2"),
-    ("new\nline", "new-line"),
+    ("model.npz", "model"), ("Model.NPZ", "Model"), ("x.npz.npz", "x"), ("a" * 50, "a" * 50),
+    ("default2", "default2"), ("new\nline", "new-line"), ("x..y", "x..y"), ("naïve", "naïve"),
+    ("nai\u0308ve", "naïve"),  # the same letter typed as two code points: one name
 ])
 def test_clean_name_accepts(typed, cleaned):
     assert model_store.clean_name(typed) == cleaned
 
 
 @pytest.mark.parametrize("typed", [
-    "", "   ", None, 3, "../x", "../../x", "a/b", "a\\b", "/etc/passwd", "..", "x..y", ".hidden", "-dash-first",
-    "default", "Default", "default.npz", "a" * 65, "semi;colon", "naïve", "tab\tname\0", ".npz",
+    "", "   ", None, 3, "../x", "../../x", "a/b", "a\\b", "/etc/passwd", "..", "_x", ".hidden", "-dash-first",
+    "default", "Default", "default.npz", "a" * 51, "semi;colon", "tab\tname\0", ".npz",
 ])
 def test_clean_name_refuses(typed):
     with pytest.raises(ValueError):
@@ -292,7 +293,7 @@ def test_job_cancelled_while_queued_never_runs():
     job = _job(net, {"epochs": 1, "eta": 1.0, "batch_size": 10}, queue).start()
     assert wait_until(lambda: queue.position(job) == 1, timeout=5)
     job.stop()
-    assert wait_for(job, 10) == "stopped"
+    assert wait_for(job, 10) == "cancelled"
     assert "cancelled before it started" in job.message
     assert net.history == [] and queue.position(job) == 0 and queue.running == 1
     queue.release(blocker)
@@ -386,3 +387,69 @@ def test_session_remembers_slow_views_per_network_state():
     assert data.remember("view", compute) == 5
     data.job = SimpleNamespace(active=True)  # while training, nothing is kept
     assert data.remember("view", compute) == 6 and data.remember("view", compute) == 7
+
+
+# ----- time left, charts' axes, did a run learn ----------------------------------------------------
+
+def _report(job, seconds, batch, batches=100, epoch_done=False):
+    """What the trainer reports to the job (epoch 1 of a 2-epoch run)."""
+    job._on_progress(Progress(len(job.net.history) + (0 if epoch_done else 1), 1, 2, batch, batches, 0.5, 1.0,
+                              0.1, seconds, epoch_done, job.net.history))
+
+
+def test_time_left_is_not_thrown_off_by_a_slow_first_batch():
+    job = _job(Net([784, 10], seed=0), {"epochs": 2}, TrainingQueue(1))
+    job.status = "running"
+    _report(job, 10.0, 1)  # warm-up: the first batch took 10 s, the others take 0.1 s each
+    assert job.snapshot().eta_seconds() is None  # no pace measured yet: no estimate rather than ~2000 s
+    for batch in range(2, 6):
+        _report(job, 10.0 + 0.1 * (batch - 1), batch)
+    left = job.snapshot().eta_seconds()
+    assert left == pytest.approx(195 * 0.1, rel=0.05)  # 95 batches of this epoch and 100 of the next
+
+
+def test_time_left_uses_only_this_runs_epochs():
+    net = Net([784, 10], seed=0)
+    net.history.append({"epoch": 1, "seconds": 600.0})  # an earlier run on many more examples
+    job = _job(net, {"epochs": 2}, TrainingQueue(1))
+    job.epochs_before, job.status = 1, "running"
+    net.history.append({"epoch": 2, "seconds": 4.0})
+    _report(job, 4.0, 100, epoch_done=True)
+    snap = job.snapshot()
+    assert snap.seconds_per_epoch == 4.0 and snap.eta_seconds() == pytest.approx(4.0)
+
+
+def _axis(spec, channel):
+    return spec["encoding"][channel].get("axis", {})
+
+
+def test_chart_axes_have_formats_that_suit_one_epoch_as_well_as_many():
+    history = [{"epoch": 1, "train_accuracy": 0.2374, "train_cost": 0.53065, "validation_accuracy": 0.25,
+                "validation_cost": 0.5}]
+    accuracy = charts.history_chart(history, "accuracy").to_dict()
+    cost = charts.history_chart(history, "cost").to_dict()
+    runs = charts.runs_chart([Run("run 1", "", history)]).to_dict()
+    for spec in (accuracy, cost, runs):
+        assert _axis(spec, "x")["format"] == "d" and _axis(spec, "x")["tickMinStep"] == 1  # whole epochs
+    assert _axis(accuracy, "y")["format"] == _axis(runs, "y")["format"] == ".2~%"  # 23.74%, 90%
+    assert _axis(cost, "y")["format"] == ".3~g"  # 0.531, 0.5
+
+
+def test_a_run_is_described_stretch_by_stretch_leaving_out_calls_that_finished_no_epoch():
+    run = Run("run 1", "784 → 10", [{"epoch": e} for e in range(1, 6)],
+              [(1, "sgd η 3"), (4, "adam η 0.001"), (6, "sgd η 1000")])  # the last call diverged at once
+    assert run.training_text() == "epochs 1–3: sgd η 3; epochs 4–5: adam η 0.001"
+    run.history.append({"epoch": 6})
+    assert run.training_text().endswith("; epoch 6: sgd η 1000")
+
+
+def test_a_run_whose_cost_does_not_move_failed_to_learn():
+    net = Net([784, 10], seed=0)
+    net.test_accuracy = 0.6  # better than guessing, so only the cost tells
+    job = _job(net, {"epochs": 3, "eta": 1e-9, "optimizer": "sgd"}, TrainingQueue(1))
+    job.status = "completed"
+    net.history[:] = [{"epoch": e, "train_cost": 0.9 - 1e-5 * e} for e in (1, 2, 3)]
+    assert "training cost did not move over its 3 epochs" in failure_to_learn(job)
+    assert "too high" not in failure_to_learn(job)
+    net.history[:] = [{"epoch": e, "train_cost": 0.9 - 0.01 * e} for e in (1, 2, 3)]
+    assert failure_to_learn(job) is None

@@ -6,6 +6,13 @@ import pandas as pd
 _SERIES = {"train_accuracy": "training", "validation_accuracy": "validation",
            "train_cost": "training", "validation_cost": "validation"}
 
+# Explicit axis formats: with a single epoch (one point) Vega's automatic ones print "1.000000"
+# and "23.740000%". Epochs are whole numbers; percentages get up to two decimals and costs three
+# significant digits, trailing zeros trimmed ("~").
+EPOCH_AXIS = {"format": "d", "tickMinStep": 1}
+PERCENT_FORMAT = ".2~%"
+COST_FORMAT = ".3~g"
+
 
 def history_frame(history):
     """Long-form table (epoch, metric, set, value) of a training history, NaN-free."""
@@ -23,9 +30,9 @@ def history_chart(history, metric):
     """``metric`` ("accuracy" or "cost") per epoch, training vs validation."""
     frame = history_frame(history)
     frame = frame[frame.metric == metric]
-    axis = alt.Axis(format="%") if metric == "accuracy" else alt.Axis()
+    axis = alt.Axis(format=PERCENT_FORMAT if metric == "accuracy" else COST_FORMAT)
     return alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+        x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(**EPOCH_AXIS)),
         y=alt.Y("value:Q", title=metric, axis=axis, scale=alt.Scale(zero=False)),
         color=alt.Color("set:N", title=None, legend=alt.Legend(orient="top"),
                         scale=alt.Scale(domain=["training", "validation"], range=["#d6604d", "#2166ac"])),
@@ -46,14 +53,14 @@ def runs_chart(runs):
                 value = entry.get("train_accuracy")
             if value is not None and np.isfinite(value):
                 rows.append({"epoch": entry["epoch"], "accuracy": value, "run": run.label,
-                             "settings": run.settings})
-    frame = pd.DataFrame(rows, columns=["epoch", "accuracy", "run", "settings"])
+                             "network": run.network, "training": run.training_text()})
+    frame = pd.DataFrame(rows, columns=["epoch", "accuracy", "run", "network", "training"])
     return alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("accuracy:Q", title="validation accuracy", axis=alt.Axis(format="%"),
+        x=alt.X("epoch:Q", axis=alt.Axis(**EPOCH_AXIS)),
+        y=alt.Y("accuracy:Q", title="validation accuracy", axis=alt.Axis(format=PERCENT_FORMAT),
                 scale=alt.Scale(zero=False)),
         color=alt.Color("run:N", title="run"),
-        tooltip=["run", "settings", "epoch", alt.Tooltip("accuracy:Q", format=".2%")],
+        tooltip=["run", "network", "training", "epoch", alt.Tooltip("accuracy:Q", format=".2%")],
     ).properties(height=300)
 
 

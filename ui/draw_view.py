@@ -5,34 +5,47 @@ import io
 import streamlit as st
 
 from core.imagine import blur, digit_image, heatmap_image
-from core.preprocess import load_image
+from core.preprocess import load_image, preview_image
 
 from . import charts
 from .canvas import CANVAS_SIDE, drawing_canvas
-from .drawing import read_digit
+from .drawing import read_digit, read_drawing
 
 DEFAULT_STROKE_WIDTH = 20
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
+INPUT_WIDTH = CANVAS_SIDE + 4  # the canvas with its border; the upload side is as wide
 NOTHING_YET = "Draw a digit on the canvas (or upload a picture) and the network will read it."
+NO_DIGIT_DRAWN = "Nothing to read: that is a dot or a tiny mark, not a digit. Draw one digit, large."
+NO_DIGIT_IN_PICTURE = ("Nothing to read in this picture: no ink stands out, or just a dot or a tiny mark. "
+                       "Upload a picture of one handwritten digit.")
+
+
+def side_by_side():
+    """(input side, reading side): the input keeps its fixed width, the reading takes the rest and
+    goes under the input when the screen is too narrow for both (a phone)."""
+    with st.container(horizontal=True, gap="medium"):
+        return st.container(width=INPUT_WIDTH), st.container(width="stretch")
 
 
 @st.fragment
 def drawing_area(data):
     """The canvas and its reading. A fragment: each stroke reruns only this, not the whole app."""
-    left, right = st.columns([1, 1], gap="medium")
-    with left:
-        drawing_canvas(data.sketch, st.session_state.get("stroke_width", DEFAULT_STROKE_WIDTH))
-        with st.container(horizontal=True, vertical_alignment="bottom", width=CANVAS_SIDE + 4):
-            st.slider("Stroke width", 8, 40, DEFAULT_STROKE_WIDTH, key="stroke_width")
+    canvas_side, reading_side = side_by_side()
+    with canvas_side:
+        # the pen's controls above the canvas: on a phone the reading then comes right under it
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            stroke_width = st.slider("Stroke width", 8, 40, DEFAULT_STROKE_WIDTH, key="stroke_width")
             st.button("Clear", icon=":material/ink_eraser:", key="clear_canvas", on_click=data.sketch.clear)
-    with right:
-        show_reading(data, data.sketch.image())
+        drawing_canvas(data.sketch, stroke_width)
+    with reading_side:
+        show_reading(lambda: read_drawing(data.reading_net, data.sketch), data.sketch.image() is not None,
+                     NO_DIGIT_DRAWN)
 
 
 def upload_area(data):
-    left, right = st.columns([1, 1], gap="medium")
+    upload_side, reading_side = side_by_side()
     image = None
-    with left:
+    with upload_side:
         upload = st.file_uploader("A photo or scan of one handwritten digit", type=IMAGE_TYPES, key="digit_upload")
         if upload is not None:
             try:
@@ -40,34 +53,40 @@ def upload_area(data):
             except ValueError as error:
                 st.error(str(error))
             else:
-                st.image(image, caption="Your picture", width=CANVAS_SIDE)
-    with right:
-        show_reading(data, image)
+                show_picture(image)
+    with reading_side:
+        show_reading(lambda: read_digit(data.reading_net, image), image is not None, NO_DIGIT_IN_PICTURE)
 
 
-def show_reading(data, image):
-    """The prediction, the ten probabilities, the 28x28 input and its saliency map (or why there are none)."""
+def show_picture(image):
+    """The uploaded picture as people see it (8-bit, whatever the file's depth), as big as the canvas."""
+    preview = preview_image(image, CANVAS_SIDE)
+    st.image(preview, caption="Your picture", width=round(preview.width * CANVAS_SIDE / max(preview.size)))
+
+
+def show_reading(read, has_input, no_digit):
+    """The prediction, the ten probabilities, the 28x28 input and its saliency map (or why there are none).
+
+    ``read()`` gives the Reading, or None when the input holds no digit (then ``no_digit`` is said).
+    """
     try:
-        reading = read_digit(data.reading_net, image) if image is not None else None
+        reading = read() if has_input else None
     except ValueError as error:
         st.error(str(error))
         return
     if reading is None:
-        if image is not None:
-            st.info("Nothing drawn yet: that is too little ink to read. Draw a digit.", icon=":material/draw:")
-        else:
-            st.info(NOTHING_YET, icon=":material/draw:")
+        st.info(no_digit if has_input else NOTHING_YET, icon=":material/draw:")
         return
     with st.container(horizontal=True):
         st.metric("Prediction", str(reading.digit))
         st.metric("Confidence", f"{100 * reading.confidence:.1f}%")
     st.vega_lite_chart(*charts.probability_chart(reading.probabilities), key="probability_chart")
-    seen, why = st.columns(2)
-    seen.image(_inline(digit_image(reading.seen, scale=6)), caption="What the network sees (28×28)",
-               width="stretch")
-    why.image(_inline(heatmap_image(blur(reading.saliency), scale=6, ink=reading.seen)), width="stretch",
-              caption=f"Pixels for (red) and against (blue) a {reading.digit}: more ink on red pixels "
-                      "would make the network surer")
+    # a list of images stays side by side on a phone, where columns would stack full-width
+    st.image([_inline(digit_image(reading.seen, scale=6)),
+              _inline(heatmap_image(blur(reading.saliency), scale=6, ink=reading.seen))], width=28 * 6,
+             caption=["What the network sees (28×28)",
+                      f"Pixels for (red) and against (blue) a {reading.digit}: more ink on red pixels would make "
+                      "the network surer"])
 
 
 def _inline(image):

@@ -3,7 +3,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.preprocess import to_mnist
+from core.preprocess import MIN_EXTENT, to_mnist
+
+DRAWN_MIN_EXTENT = 0.12  # a digit drawn on the canvas spans at least this much of it ("draw it large")
 
 
 @dataclass
@@ -17,9 +19,20 @@ class Reading:
     saliency: np.ndarray        # 28x28, signed: which pixels pushed towards the digit
 
 
-def read_digit(net, image):
-    """A Reading for an image (canvas RGBA array, PIL image...), or None when nothing is drawn."""
-    seen = to_mnist(image)
+def read_drawing(net, sketch):
+    """A Reading of the canvas's drawing, or None when it is empty or no digit (a tap, a tick)."""
+    image = sketch.image()
+    if image is None:
+        return None
+    return read_digit(net, image, pen_width=sketch.pen_width, min_extent=DRAWN_MIN_EXTENT)
+
+
+def read_digit(net, image, *, pen_width=None, min_extent=MIN_EXTENT):
+    """A Reading for an image (canvas RGBA array, PIL image...), or None when nothing is drawn.
+
+    ``pen_width`` and ``min_extent``: see :func:`core.preprocess.to_mnist`.
+    """
+    seen = to_mnist(image, pen_width=pen_width, min_extent=min_extent)
     if seen is None:
         return None
     probabilities = net.predict_proba(seen.reshape(1, -1))[0]
@@ -68,7 +81,16 @@ class Sketch:
 
     @property
     def strokes(self):
-        return len((self.drawing or {}).get("objects") or [])
+        return len(self._objects())
+
+    @property
+    def pen_width(self):
+        """The widest pen among the drawing's strokes (canvas pixels), or None when not known."""
+        widths = [item["strokeWidth"] for item in self._objects() if item.get("strokeWidth")]
+        return max(widths, default=None)
+
+    def _objects(self):
+        return (self.drawing or {}).get("objects") or []
 
     def image(self):
         """The canvas's pixels to read, or None when the canvas is empty."""

@@ -28,6 +28,9 @@ def default_net():
     """
     try:
         return Net.from_bytes(_default_model_bytes()), DEFAULT_LABEL, None
-    except (OSError, ValueError) as error:
-        problem = f"The pre-trained model could not be loaded ({error}); this is an untrained network."
-        return Net([784, 30, 10], seed=0), "untrained 784-30-10", problem
+    except OSError as error:  # its message would show the server's path: name the file only
+        reason = f"cannot read '{DEFAULT_NAME}.npz' ({error.strerror or type(error).__name__})"
+    except ValueError as error:
+        reason = str(error)
+    problem = f"The pre-trained model could not be loaded ({reason}); this is an untrained network."
+    return Net([784, 30, 10], seed=0), "untrained 784-30-10", problem

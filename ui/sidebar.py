@@ -13,7 +13,14 @@ from .session import flash, session, show_flash
 def describe(net):
     """'784 → 30 → 10' and a one-line summary of the network's settings."""
     arrows = " → ".join(str(s) for s in net.sizes)
-    return arrows, f"{net.hidden} hidden, {net.output} output, {net.cost.replace('_', '-')} cost"
+    hidden = f"{net.hidden} hidden" if len(net.sizes) > 2 else "no hidden layer"
+    return arrows, f"{hidden}, {net.output} output, {net.cost.replace('_', '-')} cost"
+
+
+def plain(text):
+    """``text`` shown as written: Streamlit renders messages as Markdown, which would eat a
+    backslash, turn '_x_' into italics, ':smile:' into an emoji, '$x$' into maths and so on."""
+    return re.sub(r"([\\`*_{}\[\]<>#$~|:&])", r"\\\1", text)
 
 
 def epochs_text(count):
@@ -56,34 +63,42 @@ def _current_model(data):
     current_model()
 
 
-def _default_save_name(data):
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", data.model_name.split(" (")[0]).strip("-.")
-    return "" if name.lower() == model_store.DEFAULT_NAME else name
-
-
 def _save_controls(data):
     if data.training:
         st.caption("Saving is possible once training has finished or been stopped.")
         return
-    name = st.text_input("Name", value=_default_save_name(data), key="save_name",
-                         placeholder="e.g. my-first-net", help="Letters, digits, '-', '_' and '.'")
+    _suggest_save_name(data)
+    name = st.text_input("Name", key="save_name", placeholder="e.g. my-first-net",
+                         help=plain(model_store.NAME_HELP))
     replace = st.checkbox("Replace a saved model of that name", key="save_replace")
     if st.button("Save to the server", icon=":material/save:", key="save_button"):
-        try:
-            saved = model_store.save_model(data.net, name, overwrite=replace)
-        except model_store.ModelExistsError as error:
-            st.warning(f"{error}. Tick “Replace a saved model of that name” to overwrite it.")
-        except ValueError as error:
-            st.error(str(error))
-        else:
-            data.model_name = saved
-            flash("success", f"Saved as '{saved}'.")
-            st.rerun()
+        _save(data, name, replace)
     net = data.net
     st.download_button("Download (.npz)", data=lambda: net.to_bytes(),
-                       file_name=f"{_default_save_name(data) or 'network'}.npz",
+                       file_name=f"{model_store.suggested_name(data.model_name) or 'network'}.npz",
                        mime="application/octet-stream", on_click="ignore", icon=":material/download:",
                        key="download_button")
+
+
+def _suggest_save_name(data):
+    """Fill in the save name when the current network changes; otherwise keep what the user typed."""
+    net, label = st.session_state.get("save_name_for", (None, None))
+    if "save_name" not in st.session_state or net is not data.net or label != data.model_name:
+        st.session_state["save_name"] = model_store.suggested_name(data.model_name)
+        st.session_state["save_name_for"] = (data.net, data.model_name)
+
+
+def _save(data, name, replace):
+    try:
+        saved = model_store.save_model(data.net, name, overwrite=replace)
+    except model_store.ModelExistsError as error:
+        st.warning(plain(f"{error} Tick “Replace a saved model of that name” to overwrite it."))
+    except (ValueError, model_store.ModelSaveError) as error:
+        st.error(plain(str(error)))
+    else:
+        data.model_name = saved
+        flash("success", plain(f"Saved as '{saved}'."))
+        st.rerun()
 
 
 def _load_controls(data):
@@ -103,8 +118,8 @@ def _load_controls(data):
         else:
             flash("success", "Back to the pre-trained default network.")
         st.rerun()
-    st.file_uploader("Or upload a .npz model file", type=["npz"], key="model_upload",
-                     on_change=_load_upload)
+    key = f"model_upload_{st.session_state.get('model_uploads', 0)}"
+    st.file_uploader("Or upload a .npz model file", type=["npz"], key=key, on_change=_load_upload, args=(key,))
 
 
 def _not_for_mnist(net):
@@ -117,29 +132,35 @@ def _not_for_mnist(net):
 def _load_saved(data, name):
     try:
         net = model_store.load_model(name)
-    except (ModelFileError, ValueError) as error:
-        st.error(f"Could not load '{name}': {error}")
+    except ModelFileError as error:
+        st.error(plain(f"Could not load '{name}': {error}."))
         return
     if _not_for_mnist(net):
-        st.error(f"Could not load '{name}': {_not_for_mnist(net)}")
+        st.error(plain(f"Could not load '{name}': {_not_for_mnist(net)}."))
         return
     data.use_network(net, name)
-    flash("success", f"Loaded '{name}'.")
+    flash("success", plain(f"Loaded '{name}'."))
     st.rerun()
 
 
-def _load_upload():
-    """on_change of the uploader: runs once per new file, before the page."""
-    upload = st.session_state.get("model_upload")
+def _load_upload(key):
+    """on_change of the uploader: runs once per new file, before the page.
+
+    The uploader is then replaced by an empty one (a new key), so that a refused file
+    does not stay in it looking loaded, and the same file can be uploaded again.
+    """
+    upload = st.session_state.get(key)
     if upload is None:
         return
+    st.session_state["model_uploads"] = st.session_state.get("model_uploads", 0) + 1
     try:
         net = Net.from_bytes(upload.getvalue())
     except ModelFileError as error:
-        flash("error", f"'{upload.name}' was not loaded: {error}. The current network is unchanged.")
+        flash("error", plain(f"'{upload.name}' was not loaded: {error}. The current network is unchanged."))
         return
     if _not_for_mnist(net):
-        flash("error", f"'{upload.name}' was not loaded: {_not_for_mnist(net)}. The current network is unchanged.")
+        flash("error", plain(f"'{upload.name}' was not loaded: {_not_for_mnist(net)}. "
+                             "The current network is unchanged."))
         return
     session().use_network(net, f"{upload.name} (uploaded)")
-    flash("success", f"Loaded '{upload.name}'.")
+    flash("success", plain(f"Loaded '{upload.name}'."))

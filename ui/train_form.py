@@ -11,6 +11,7 @@ from core.validation import INITS, parameter_count
 from .train_settings import OUTPUT_COSTS, PRESETS, TrainSettings
 
 _PREFIX = "cfg_"
+_WIDE_FIELD = 220  # px: "softmax + cross-entropy" in full
 TRAIN_SIZES = [500, 1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 50_000]
 
 
@@ -43,47 +44,58 @@ def keep_settings():
         st.session_state[key] = st.session_state[key]
 
 
+def _field_row():
+    """A row of form fields that wraps onto the next line where the page is too narrow for them
+    (columns would squeeze each field until its value is cut off)."""
+    return st.container(horizontal=True, gap="small")
+
+
 def settings_form():
     """Draw the form and return the TrainSettings it holds."""
     if _PREFIX + "eta" not in st.session_state:
         _apply(next(iter(PRESETS.values())))
 
     st.selectbox("Start from a preset", list(PRESETS), key="preset", on_change=_apply_preset, index=None,
-                 placeholder="Original, or a modern network that reaches ~98% quickly")
+                 placeholder="Original or Modern",
+                 help="Original: the 784-30-10 sigmoid network with quadratic cost and η 3 that started it all. "
+                 "Modern: ReLU layers, softmax and cross-entropy, Adam with a cosine schedule: about 98% in a "
+                 "few epochs.")
     st.markdown("**Layers**")
     layers = st.number_input("Hidden layers", 0, limits.MAX_HIDDEN_LAYERS, key=_PREFIX + "layers",
                              help="Add or remove hidden layers between the 784 inputs and the 10 outputs")
     sizes = []
-    if layers:
-        columns = st.columns(min(layers, 4))
+    with _field_row():
         for i in range(layers):
             key = f"{_PREFIX}size_{i}"
             st.session_state.setdefault(key, 30)
-            sizes.append(columns[i % 4].number_input(f"Layer {i + 1} neurons", 1, limits.MAX_LAYER_SIZE, key=key))
+            sizes.append(st.number_input(f"Layer {i + 1} neurons", 1, limits.MAX_LAYER_SIZE, key=key))
     st.markdown("**Neurons and cost**")
-    a, b, c = st.columns(3)
-    hidden = a.selectbox("Hidden activation", list(HIDDEN), key=_PREFIX + "hidden")
-    output_cost = b.selectbox("Output and cost", list(OUTPUT_COSTS), key=_PREFIX + "output_cost")
-    init = c.selectbox("Initialisation", INITS, key=_PREFIX + "init",
-                       help="normal: N(0, 1) as in the original; scaled: N(0, 1/n_in) as in Nielsen's chapter 3; "
-                       "xavier and he: scaled by layer size, zero biases")
+    with _field_row():
+        hidden = st.selectbox("Hidden activation", list(HIDDEN), key=_PREFIX + "hidden")
+        output_cost = st.selectbox("Output and cost", list(OUTPUT_COSTS), key=_PREFIX + "output_cost",
+                                   width=_WIDE_FIELD)
+        init = st.selectbox("Initialisation", INITS, key=_PREFIX + "init",
+                            help="normal: N(0, 1) as in the original; scaled: N(0, 1/n_in) as in Nielsen's "
+                            "chapter 3; xavier and he: scaled by layer size, zero biases")
     st.markdown("**Learning**")
-    a, b, c = st.columns(3)
-    optimizer = a.selectbox("Optimiser", OPTIMIZERS, key=_PREFIX + "optimizer")
-    eta = b.number_input("Learning rate η", min_value=0.0, max_value=1000.0, format="%g", step=0.0005,
-                         key=_PREFIX + "eta", help="Try 3.0 for sigmoid + SGD, 0.001 for Adam")
-    schedule = c.selectbox("Learning-rate schedule", SCHEDULES, key=_PREFIX + "schedule")
-    a, b, c = st.columns(3)
-    train_size = a.select_slider("Training examples", TRAIN_SIZES, key=_PREFIX + "train_size",
-                                 help="A subset trains faster for quick experiments")
-    batch_size = b.number_input("Mini-batch size", 1, 1024, key=_PREFIX + "batch_size")
-    epochs = c.number_input("Epochs", 1, limits.MAX_EPOCHS, key=_PREFIX + "epochs")
-    a, b, c = st.columns(3)
-    weight_decay = a.number_input("L2 weight decay λ", 0.0, 100.0, format="%g", step=0.5,
-                                  key=_PREFIX + "weight_decay", help="Scaled by the training-set size, as in Nielsen's book")
-    seed = b.number_input("Seed", 0, 2**31 - 1, key=_PREFIX + "seed")
-    augment = c.checkbox("Augment data", key=_PREFIX + "augment",
-                         help="Random shifts, tilts, slants and stroke thickness: makes the network much better at digits people draw")
+    with _field_row():
+        optimizer = st.selectbox("Optimiser", OPTIMIZERS, key=_PREFIX + "optimizer")
+        eta = st.number_input("Learning rate η", min_value=0.0, max_value=1000.0, format="%g", step=0.0005,
+                              key=_PREFIX + "eta", help="Try 3.0 for sigmoid + SGD, 0.001 for Adam")
+        schedule = st.selectbox("Learning-rate schedule", SCHEDULES, key=_PREFIX + "schedule")
+    with _field_row():
+        train_size = st.select_slider("Training examples", TRAIN_SIZES, key=_PREFIX + "train_size",
+                                      help="A subset trains faster for quick experiments")
+        batch_size = st.number_input("Mini-batch size", 1, 1024, key=_PREFIX + "batch_size")
+        epochs = st.number_input("Epochs", 1, limits.MAX_EPOCHS, key=_PREFIX + "epochs")
+    with _field_row():
+        weight_decay = st.number_input("L2 weight decay λ", 0.0, 100.0, format="%g", step=0.5,
+                                       key=_PREFIX + "weight_decay",
+                                       help="Scaled by the training-set size, as in Nielsen's book")
+        seed = st.number_input("Seed", 0, 2**31 - 1, key=_PREFIX + "seed")
+        augment = st.checkbox("Augment data", key=_PREFIX + "augment",
+                              help="Random shifts, tilts, slants and stroke thickness: makes the network much "
+                              "better at digits people draw")
     st.session_state[_SAVED] = {k: st.session_state[k] for k in st.session_state
                                 if isinstance(k, str) and k.startswith(_PREFIX)}
     return TrainSettings(hidden_sizes=[int(s) for s in sizes], hidden=hidden, output_cost=output_cost, init=init,
@@ -93,12 +105,20 @@ def settings_form():
 
 
 def architecture_diagram(settings):
-    """Graphviz DOT of the layers, left to right, with the parameters between them; and their total."""
+    """Graphviz DOT of the layers, top to bottom, with the parameters between them; and their total.
+
+    Top to bottom, the diagram's width does not grow with the depth, so its labels keep their
+    size in a narrow column at any number of layers (left to right, a deep network is shrunk
+    to fit and its labels become unreadable).
+    """
     sizes = settings.sizes
     output = OUTPUT_COSTS[settings.output_cost][0]
-    labels = [f"input\\n{sizes[0]}"] + [f"{settings.hidden}\\n{s}" for s in sizes[1:-1]] + [f"{output}\\n{sizes[-1]}"]
-    lines = ["digraph { rankdir=LR; node [shape=box, style=rounded];"]
+    labels = [f"input {sizes[0]:,}"] + [f"{settings.hidden} {s:,}" for s in sizes[1:-1]] + [f"{output} {sizes[-1]:,}"]
+    lines = ["digraph { rankdir=TB; nodesep=0.2; ranksep=0.25;",
+             '  node [shape=box, style=rounded, fontsize=14, height=0.35, width=1.6];',
+             '  edge [fontsize=12, arrowsize=0.6];']
     lines += [f'  l{i} [label="{label}"];' for i, label in enumerate(labels)]
-    lines += [f'  l{i} -> l{i + 1} [label="{sizes[i] * sizes[i + 1] + sizes[i + 1]:,}"];' for i in range(len(sizes) - 1)]
+    lines += [f'  l{i} -> l{i + 1} [label="  {sizes[i] * sizes[i + 1] + sizes[i + 1]:,}"];'
+              for i in range(len(sizes) - 1)]
     lines.append("}")
     return "\n".join(lines), parameter_count(sizes)

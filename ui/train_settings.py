@@ -52,16 +52,20 @@ class TrainSettings:
 
     def summary(self):
         arrows = "→".join(str(s) for s in self.sizes)
+        return ", ".join([arrows, self.hidden, self.output_cost, self.learning_summary()])
+
+    def learning_summary(self):
+        """The settings of one training call: 'sgd η 3, batch 10, 10,000 examples' (and any extras)."""
         extras = [f"L2 {self.weight_decay:g}"] if self.weight_decay else []
         extras += ["augmented"] if self.augment else []
         extras += [self.schedule] if self.schedule != "constant" else []
-        return ", ".join([arrows, self.hidden, self.output_cost, self.optimizer, f"η {self.eta:g}",
-                          f"batch {self.batch_size}", f"{self.train_size:,} examples", *extras])
+        return ", ".join([f"{self.optimizer} η {self.eta:g}", f"batch {self.batch_size}",
+                          f"{self.train_size:,} examples", *extras])
 
 
 PRESETS = {
-    "Original (sigmoid, quadratic, eta 3.0)": TrainSettings(),
-    "Modern (ReLU, softmax, Adam): ~98% quickly": TrainSettings(
+    "Original (sigmoid, η 3)": TrainSettings(),
+    "Modern (ReLU, Adam): ~98%": TrainSettings(
         hidden_sizes=[256, 128], hidden="relu", output_cost="softmax + cross-entropy", init="he",
         optimizer="adam", eta=0.001, batch_size=64, epochs=8, schedule="cosine", train_size=50_000),
 }

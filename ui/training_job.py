@@ -6,6 +6,7 @@ run at once; the rest wait and can show their place in the queue.
 """
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from core import limits
@@ -53,6 +54,9 @@ class TrainingQueue:
 SERVER_QUEUE = TrainingQueue(limits.MAX_CONCURRENT_TRAININGS)
 
 
+PACE_REPORTS = 3  # progress reports of an epoch needed before its pace is trusted (the first includes warm-up)
+
+
 @dataclass
 class Snapshot:
     """A consistent copy of a job's state for drawing the page."""
@@ -63,27 +67,43 @@ class Snapshot:
     run_epochs: int
     batch: int
     batches: int
-    seconds_in_epoch: float
-    seconds_per_epoch: float
+    seconds_per_epoch: float   # mean of this run's last finished epochs (0 before the first)
     history: list
     message: str
     queue_position: int
+    recent: tuple = ()          # (seconds into the epoch, batches done) of the epoch's latest progress reports
 
     def eta_seconds(self):
-        """Estimated seconds left in this run, from the recent epochs' times."""
+        """Estimated seconds left in this run, or None while there is no fair measure of the pace.
+
+        The pace comes from this run's finished epochs or, in its first epoch, from the time
+        between progress reports: the time before the first report includes warm-up (thread
+        tuning, cold caches) and would make the estimate far too long.
+        """
         if self.status != "running" or not self.batches:
             return None
-        per_epoch = self.seconds_per_epoch
-        if not per_epoch and self.batch:
-            per_epoch = self.seconds_in_epoch * self.batches / self.batch
-        if not per_epoch:
+        epochs_left = self.run_epochs - max(self.run_epoch, 1) + 1 - self.batch / self.batches
+        if self.seconds_per_epoch:
+            return epochs_left * self.seconds_per_epoch
+        per_batch = self._seconds_per_batch()
+        return None if per_batch is None else epochs_left * self.batches * per_batch
+
+    def _seconds_per_batch(self):
+        if len(self.recent) < PACE_REPORTS:
             return None
-        return (self.run_epochs - self.run_epoch + 1 - self.batch / self.batches) * per_epoch
+        (first_seconds, first_batch), (last_seconds, last_batch) = self.recent[0], self.recent[-1]
+        if last_batch <= first_batch or last_seconds <= first_seconds:
+            return None
+        return (last_seconds - first_seconds) / (last_batch - first_batch)
 
 
 @dataclass(eq=False)
 class TrainingJob:
-    """One call of ``net.fit`` in a thread. Status: queued, running, completed, stopped, diverged, failed."""
+    """One call of ``net.fit`` in a thread.
+
+    Status: queued, running, completed, stopped, diverged, failed, or cancelled (stopped
+    while it waited in the queue: the network was never touched).
+    """
 
     net: object
     train: tuple
@@ -95,12 +115,16 @@ class TrainingJob:
     message: str = ""
     stop_requested: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    epochs_before: int = 0               # the network's epochs when the job started
     _progress: object = None
+    _recent: deque = field(default_factory=lambda: deque(maxlen=10))
     _published: object = None
     _thread: threading.Thread = None
 
-    def start(self):
-        self._published = self.net.copy()
+    def start(self, before=None):
+        """Start training in a thread; ``before``: a copy of the network as it is now, if the caller has one."""
+        self.epochs_before = len(self.net.history)
+        self._published = before if before is not None else self.net.copy()
         self._thread = threading.Thread(target=self._run, name="training", daemon=True)
         self._thread.start()
         return self
@@ -119,7 +143,7 @@ class TrainingJob:
 
     def _run(self):
         if not self.queue.acquire(self):
-            self._finish("stopped", "training was cancelled before it started")
+            self._finish("cancelled", "training was cancelled before it started")
             return
         try:
             self._set(status="running")
@@ -137,13 +161,18 @@ class TrainingJob:
         published = self.net.copy() if self.net.parameters_finite() else None
         with self._lock:
             self._progress = progress
+            if progress.epoch_done:
+                self._recent.clear()
+            else:
+                self._recent.append((progress.seconds, progress.batch))
             if published is not None:
                 self._published = published
 
     def published_net(self):
-        """A consistent copy of the network as of the latest progress report (for readers while it trains)."""
+        """A consistent copy of the network as of the latest progress report (for readers while it trains);
+        the network itself once the job has ended (nothing changes it any more)."""
         with self._lock:
-            return self._published
+            return self._published if self._published is not None else self.net
 
     def _set(self, **values):
         with self._lock:
@@ -151,21 +180,22 @@ class TrainingJob:
                 setattr(self, key, value)
 
     def _finish(self, status, message):
-        self._set(status=status, message=message)
+        self._set(status=status, message=message, _published=None)  # the copy is not needed any more
 
     def snapshot(self):
         with self._lock:
             p = self._progress
             history = list(self.net.history)
             status, message = self.status, self.message
-        timed = [entry["seconds"] for entry in history[-3:]]
+            recent = tuple(self._recent)
+        timed = [entry["seconds"] for entry in history[self.epochs_before:][-3:]]
         per_epoch = sum(timed) / len(timed) if timed else 0.0
         position = self.queue.position(self) if status == "queued" else 0
         if p is None:
-            return Snapshot(status, len(history), 0, self.options.get("epochs", 1), 0, 0, 0.0, per_epoch,
+            return Snapshot(status, len(history), 0, self.options.get("epochs", 1), 0, 0, per_epoch,
                             history, message, position)
-        return Snapshot(status, p.epoch, p.run_epoch, p.run_epochs, p.batch, p.batches,
-                        0.0 if p.epoch_done else p.seconds, per_epoch, history, message, position)
+        return Snapshot(status, p.epoch, p.run_epoch, p.run_epochs, p.batch, p.batches, per_epoch,
+                        history, message, position, recent)
 
 
 def wait_for(job, timeout=60.0):
@@ -174,3 +204,49 @@ def wait_for(job, timeout=60.0):
     while job.active and time.monotonic() < deadline:
         job.join(0.05)
     return job.status
+
+
+# ----- did the run learn? -----------------------------------------------------------------------
+
+CHANCE_MARGIN = 0.03   # a test accuracy at most 3 points above 1 / classes is what guessing scores
+FLAT_COST = 1e-3       # a training cost that changed by less than 0.1% over a run's epochs did not move
+HIGH_LEARNING_RATE = {"sgd": 10.0, "momentum": 1.0, "adam": 0.01}
+USUAL_LEARNING_RATE = {"sgd": "0.1 to 3", "momentum": "0.01 to 0.3", "adam": "0.0001 to 0.003"}
+
+
+def failure_to_learn(job):
+    """Why a completed job's network did not learn, in plain English; None when it learned.
+
+    Two signs: the test accuracy is about what guessing scores, or the training cost
+    stayed flat over the run's epochs (at least two).
+    """
+    if job.status != "completed":
+        return None
+    symptom = _accuracy_at_chance(job.net) or _flat_cost(job.net.history[job.epochs_before:])
+    if symptom is None:
+        return None
+    return f"This run failed to learn: {symptom}. {_likely_cause(job.options)}"
+
+
+def _accuracy_at_chance(net):
+    chance = 1 / net.sizes[-1]
+    if net.test_accuracy is None or net.test_accuracy > chance + CHANCE_MARGIN:
+        return None
+    return (f"its test accuracy, {100 * net.test_accuracy:.2f}%, is what guessing scores "
+            f"({100 * chance:.0f}%)")
+
+
+def _flat_cost(run_history):
+    costs = [entry["train_cost"] for entry in run_history]
+    if len(costs) < 2 or abs(costs[-1] - costs[0]) > FLAT_COST * abs(costs[0]):
+        return None
+    return f"its training cost did not move over its {len(costs)} epochs (it stayed at {costs[-1]:.4g})"
+
+
+def _likely_cause(options):
+    optimizer, eta = options.get("optimizer", "sgd"), options.get("eta", 0.0)
+    if eta > HIGH_LEARNING_RATE.get(optimizer, float("inf")):
+        return (f"The learning rate η {eta:g} is most likely too high for {optimizer} "
+                f"(usual values: {USUAL_LEARNING_RATE[optimizer]}). Try a smaller one.")
+    return ("Its neurons may have saturated or stopped responding: try another learning rate, "
+            "initialisation or activation.")

@@ -10,7 +10,7 @@ Selectors relied on (Streamlit 1.5x-1.6x DOM, ``data-testid`` attributes):
 * ``stException``: an ``st.exception`` (or an uncaught error shown by Streamlit);
 * ``stVegaLiteChart``: an Altair chart, rendered by vega-embed as SVG; each mark is an SVG element
   whose ``__data__.datum`` is the data row it draws (``g.role-mark.mark-symbol > path`` for points);
-* ``stImage`` / ``stImageCaption``: st.image;
+* ``stImageContainer`` (one image, in a list too) / ``stImageCaption``: st.image;
 * ``canvas.upper-canvas``: the Fabric.js drawing canvas of streamlit-drawable-canvas.
 """
 import base64
@@ -117,6 +117,26 @@ def assert_not_truncated(locator):
         .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).textOverflow === 'ellipsis')
         .map(e => e.textContent)""")
     assert not cut, f"text cut off with an ellipsis: {cut}"
+
+
+_CLIPPED_TEXTS = """root => Array.from(root.querySelectorAll('*')).filter(e => {
+    const style = getComputedStyle(e);
+    if (e.clientWidth <= 1 || ['auto', 'scroll'].includes(style.overflowX)) return false;  // hidden or scrolls
+    if (e.tagName === 'INPUT') {  // a select box or field whose value does not fit its box
+        if (['checkbox', 'radio', 'file', 'hidden', 'range'].includes(e.type)) return false;
+        const context = document.createElement('canvas').getContext('2d');
+        context.font = style.font;
+        const room = e.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return context.measureText(e.value || e.placeholder || '').width > room + 1;
+    }
+    return style.overflowX !== 'visible' && e.textContent.trim() !== '' && e.scrollWidth > e.clientWidth + 1;
+}).map(e => e.value || e.placeholder || e.textContent.trim())"""
+
+
+def clipped_texts(page):
+    """Texts the app shows cut off: wider than a box that hides its overflow (a metric's value,
+    a label, the value in a select box or field); scrolling boxes (tables) are not counted."""
+    return page.locator("[data-testid=stApp]").evaluate(_CLIPPED_TEXTS)
 
 
 def assert_app_frame(page):
@@ -260,7 +280,7 @@ def seen_pixels(page):
     The page sends it inline (a data: URL), enlarged 6x with nearest-neighbour scaling, so every
     6th pixel is one input.
     """
-    image = main(page).get_by_test_id("stImage").filter(
+    image = main(page).get_by_test_id("stImageContainer").filter(
         has=page.get_by_test_id("stImageCaption").filter(has_text="What the network sees")).locator("img")
     if image.count() != 1:
         return None

@@ -3,7 +3,7 @@
 * ``app_url``: one server for the whole session (``streamlit run dashboard.py`` on a free port);
 * ``fresh_app_url``: a server of its own for one test (first-visitor behaviour, e.g. deep links);
 * ``browser`` (session) and ``page`` (a new browser context per test, 1400x1000), or
-  ``phone_page`` (390x844 with a touch screen).
+  ``laptop_page`` (1024x768) or ``phone_page`` (390x844 with a touch screen).
 
 Every test leaves a screenshot ``test-artifacts/<test name>.png`` (also when it fails), and each
 server's output goes to ``test-artifacts/streamlit-<port>.log``.
@@ -20,6 +20,7 @@ from browser_helpers import ARTIFACTS, expect, fail_or_skip, full_screenshot
 
 VIEWPORT = {"width": 1400, "height": 1000}
 PHONE_VIEWPORT = {"width": 390, "height": 844}
+LAPTOP_VIEWPORT = {"width": 1024, "height": 768}
 
 
 # ----- the Streamlit server -----------------------------------------------------------------------
@@ -116,6 +117,12 @@ def _page_in_new_context(browser, request, **context_options):
 def page(browser, request):
     """A desktop page, 1400x1000, with a mouse."""
     yield from _page_in_new_context(browser, request, viewport=VIEWPORT)
+
+
+@pytest.fixture
+def laptop_page(browser, request):
+    """A small laptop screen, 1024x768, with a mouse (the sidebar stays open)."""
+    yield from _page_in_new_context(browser, request, viewport=LAPTOP_VIEWPORT)
 
 
 @pytest.fixture
