@@ -26,8 +26,10 @@ import io
 import json
 import math
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +43,7 @@ DEFAULT_MODEL = MODELS_DIR / "default.npz"  # the shipped pre-trained network
 
 FORMAT = "mnist-net"
 FORMAT_VERSION = 1
-MAX_METADATA_BYTES = 4 * 1024 * 1024
+MAX_METADATA_BYTES = limits.MAX_METADATA_BYTES
 HISTORY_KEYS = ("epoch", "train_accuracy", "train_cost", "validation_accuracy", "validation_cost", "seconds", "eta")
 DTYPES = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
 
@@ -51,7 +53,14 @@ class ModelFileError(ValueError):
 
 
 # ----- writing ------------------------------------------------------------------------------
+NON_FINITE_WEIGHTS = ("the network has non-finite weights (NaN or infinity) and cannot be saved: "
+                      "train it again or restore it")
+
+
 def net_to_bytes(net):
+    """The model file's bytes; ValueError (before anything is written) for what the reader would refuse."""
+    if not all(np.isfinite(p).all() for p in list(net.weights) + list(net.biases)):
+        raise ValueError(NON_FINITE_WEIGHTS)
     metadata = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "sizes": net.sizes,
         "hidden": net.hidden, "output": net.output, "cost": net.cost, "init": net.init,
@@ -60,7 +69,12 @@ def net_to_bytes(net):
         "test_accuracy": net.test_accuracy, "created": net.created,
         "saved": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    arrays = {"metadata": np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)}
+    try:
+        text = json.dumps(metadata, allow_nan=False)
+    except ValueError:  # the reader refuses NaN and infinity in the metadata too
+        raise ValueError("the network's training history or test accuracy has a NaN or infinite value "
+                         "and cannot be saved") from None
+    arrays = {"metadata": np.frombuffer(text.encode(), dtype=np.uint8)}
     for layer, (w, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"w{layer}"] = w.astype(DTYPES[net.dtype.name], copy=False)
         arrays[f"b{layer}"] = b.astype(DTYPES[net.dtype.name], copy=False)
@@ -78,7 +92,11 @@ def _clean_history_entry(entry):
 
 
 def write_net(net, path, overwrite=True):
-    """Write atomically; with overwrite=False an existing file raises FileExistsError."""
+    """Write atomically; with overwrite=False an existing file raises FileExistsError.
+
+    A network the reader would refuse (NaN or infinite weights) raises ValueError before
+    anything, even a temporary file, is written.
+    """
     write_atomic(Path(path), net_to_bytes(net), overwrite)
     return Path(path)
 
@@ -122,9 +140,10 @@ def read_net(net_class, source):
 
 
 def _parse(net_class, data):
+    _check_directory(data)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
         raise ModelFileError(f"not a model file (not a valid .npz archive: {error})") from None
     with archive:
         metadata = _read_metadata(archive)
@@ -140,10 +159,10 @@ def _parse(net_class, data):
                    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
         biases = [_read_array(archive, f"b{l}", (n_out,), dtype) for l, n_out in enumerate(sizes[1:])]
     net = net_class(sizes, hidden=metadata["hidden"], output=metadata["output"], cost=metadata["cost"],
-                    init=metadata["init"], seed=metadata["seed"], dtype=dtype.newbyteorder("="))
+                    init=metadata["init"], seed=metadata.get("seed"), dtype=dtype.newbyteorder("="))
     net.weights, net.biases = weights, biases
     net.history = metadata["history"]
-    net.test_accuracy = metadata["test_accuracy"]
+    net.test_accuracy = metadata.get("test_accuracy")  # optional, like the seed (see _check_metadata)
     net.created = metadata["created"]
     return net
 
@@ -178,12 +197,80 @@ def _too_big(size):
     return f"the file is {size / 1e6:.1f} MB, more than the {limits.MAX_MODEL_FILE_BYTES / 1e6:.0f} MB a model may have"
 
 
+# The zip end-of-central-directory record: signature, disk numbers (2), entries on this disk and
+# in all, directory size and offset, comment length.
+_END_RECORD = struct.Struct("<4s4H2LH")
+_END_SIGNATURE = b"PK\x05\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_ZIP64_LOCATOR_SIZE = 20
+MAX_DIRECTORY_ENTRY_BYTES = 256  # one entry: 46 bytes, the name ("metadata.npy") and extra fields
+MAX_NPY_HEADER_BYTES = 1024  # numpy writes 128-byte headers for a model's arrays
+READABLE_COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_ENCRYPTED = 0x1  # general-purpose flag bit
+
+
+def max_members():
+    """Most members a model file has: the metadata, then a weight and a bias per layer."""
+    return 1 + 2 * (limits.MAX_HIDDEN_LAYERS + 1)
+
+
+def _check_directory(data):
+    """Refuse a zip whose central directory cannot be a model's, from its end record alone.
+
+    zipfile builds an object for every directory entry before anything can be checked:
+    200,000 empty entries fit in 19 MB and cost seconds of CPU (holding the GIL) and 100+ MB.
+    zipfile walks the directory by its size in bytes, so that size is what bounds the work.
+    """
+    end = _end_record_offset(data)
+    if end is None:
+        return  # no end record: zipfile refuses it as not a zip
+    if data[max(0, end - _ZIP64_LOCATOR_SIZE):end].startswith(_ZIP64_LOCATOR):
+        raise ModelFileError("not a model file (a zip64 archive: its directory is far larger than a model's)")
+    _, _, _, entries_here, entries, directory_size, _, _ = _END_RECORD.unpack_from(data, end)
+    if max(entries_here, entries) > max_members():
+        raise ModelFileError(f"the arrays in the file do not match its metadata (the file holds "
+                             f"{max(entries_here, entries):,} entries; a model file has at most {max_members()})")
+    if directory_size > max_members() * MAX_DIRECTORY_ENTRY_BYTES:
+        raise ModelFileError("not a model file (its zip directory is far larger than a model's)")
+
+
+def _end_record_offset(data):
+    """Where zipfile finds the end record (the same search: at the very end, else before a comment)."""
+    size = _END_RECORD.size
+    if len(data) >= size and data[-size:-size + 4] == _END_SIGNATURE and data[-2:] == b"\0\0":
+        return len(data) - size
+    start = data.rfind(_END_SIGNATURE, max(0, len(data) - (1 << 16) - size))
+    return start if 0 <= start <= len(data) - size else None
+
+
+def _check_member(info, name, max_bytes):
+    """Refuse, before inflating a byte, a member whose inflating this reader cannot bound.
+
+    zipfile inflates bzip2 and lzma members without an output limit (4 KB of bzip2 can become
+    gigabytes in one read); stored and deflated ones it inflates only up to the declared size.
+    """
+    if info.compress_type not in READABLE_COMPRESSIONS:
+        raise ModelFileError(f"array {name} is compressed in a way model files never are "
+                             "(only stored or deflated arrays are read)")
+    if info.flag_bits & _ENCRYPTED:
+        raise ModelFileError(f"array {name} is encrypted")
+    if info.file_size > max_bytes + MAX_NPY_HEADER_BYTES:
+        raise ModelFileError(f"array {name} is larger than expected")
+
+
+def _check_declared_size(info, name, npy_size):
+    """The member's declared size must be exactly its .npy's (header + data): nothing more is inflated."""
+    if info.file_size < npy_size:
+        raise ModelFileError(f"array {name} is truncated")
+    if info.file_size > npy_size:
+        raise ModelFileError(f"array {name} is larger than expected")
+
+
 def _read_npy(archive, name, dtype, shape, max_bytes):
     """Read one member after checking its header; the data is never unpickled."""
     try:
         info = archive.getinfo(name + ".npy")
-        if info.file_size > max_bytes + 1024:
-            raise ModelFileError(f"array {name} is larger than expected")
+        _check_member(info, name, max_bytes)
         with archive.open(info) as member:
             version = np.lib.format.read_magic(member)
             if version == (1, 0):
@@ -202,12 +289,13 @@ def _read_npy(archive, name, dtype, shape, max_bytes):
             count = math.prod(found_shape)
             if count * dtype.itemsize > max_bytes:
                 raise ModelFileError(f"array {name} is larger than expected")
+            _check_declared_size(info, name, member.tell() + count * dtype.itemsize)
             raw = member.read(count * dtype.itemsize)
             if len(raw) != count * dtype.itemsize:
                 raise ModelFileError(f"array {name} is truncated")
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, SyntaxError, TypeError,
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, KeyError, SyntaxError, TypeError,
             NotImplementedError, RuntimeError, OverflowError) as error:
         raise ModelFileError(f"array {name} cannot be read: {error}") from None
     array = np.frombuffer(raw, dtype=dtype).reshape(found_shape, order="F" if fortran else "C")
@@ -281,4 +369,10 @@ def _check_history(history):
 
 
 def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float that fits a float (JSON integers can be any size)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False

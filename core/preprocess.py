@@ -49,6 +49,7 @@ __all__ = [
     "WORK_SIDE",
     "load_image",
     "preview_image",
+    "reading_copy",
     "to_mnist",
 ]
 
@@ -73,28 +74,88 @@ ImageInput = Union[np.ndarray, Image.Image]
 # --------------------------------------------------------------------------
 
 
+UPLOAD_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")  # the Draw page's file types (JPEG opens MPO too)
+_UNREADABLE = "The file is not an image Pillow can read: unknown format, or a truncated or corrupt file."
+
+
+class PictureTooLarge(ValueError):
+    """A picture that would take too much memory to decode."""
+
+
 def load_image(file_or_bytes: Union[str, os.PathLike, bytes, bytearray, BinaryIO]) -> Image.Image:
     """Open an uploaded image (path, bytes or binary file-like) with Pillow.
 
-    The image is fully decoded (big JPEGs at a reduced scale, still at least
-    2 * WORK_SIDE px) and rotated according to its EXIF orientation.
+    The size is read from the file's header first: big JPEGs are decoded at a
+    reduced scale (still at least 2 * WORK_SIDE px on the longer side), and a
+    picture that would still take more than ``limits.MAX_PICTURE_BYTES`` once
+    decoded is refused before a pixel is decoded (a one-colour PNG of 12000 x
+    12000 px is 165 KB on disk and 144 MB in memory). The image is then
+    decoded and rotated according to its EXIF orientation.
     Raises ``ValueError`` with a clear message for anything Pillow cannot read
-    (non-image data, truncated files, decompression bombs).
+    (non-image data, other formats, truncated files, pictures too large).
     """
     source = io.BytesIO(bytes(file_or_bytes)) if isinstance(file_or_bytes, (bytes, bytearray)) else file_or_bytes
     try:
-        with Image.open(source) as img:
-            img.draft(img.mode, (2 * WORK_SIDE, 2 * WORK_SIDE))  # JPEG only: decode big photos smaller
-            img.load()
-            return ImageOps.exif_transpose(img)
+        img = Image.open(source, formats=UPLOAD_FORMATS)  # lazy: only the header is read
     except Image.DecompressionBombError as exc:
-        raise ValueError(f"The file is not an image Pillow can read safely: it is too large ({exc}).") from exc
+        raise ValueError(_too_large_message()) from exc
     except FileNotFoundError:
         raise
     except Exception as exc:  # noqa: BLE001 - Pillow raises many exception types
-        raise ValueError(
-            "The file is not an image Pillow can read: unknown format, or a truncated or corrupt file."
-        ) from exc
+        raise ValueError(_UNREADABLE) from exc
+    try:
+        _draft_big_jpeg(img)
+        _check_decoded_size(img)
+        img.load()
+        ImageOps.exif_transpose(img, in_place=True)  # no copy when there is nothing to turn
+    except PictureTooLarge:
+        img.close()
+        raise
+    except Exception as exc:  # noqa: BLE001
+        img.close()
+        raise ValueError(_UNREADABLE) from exc
+    return img
+
+
+def _draft_big_jpeg(img: Image.Image) -> None:
+    """Ask a JPEG to decode at 1/2, 1/4 or 1/8 scale when its longer side stays >= 2 * WORK_SIDE.
+
+    Pillow's draft keeps both sides at least as large as the size asked for, so the size
+    asked for has the picture's own aspect ratio.
+    """
+    if img.format not in ("JPEG", "MPO"):
+        return
+    factor = 2 * WORK_SIDE / max(img.size)
+    if factor < 1:
+        img.draft(img.mode, (max(1, int(img.width * factor)), max(1, int(img.height * factor))))
+
+
+def _check_decoded_size(img: Image.Image) -> None:
+    """Refuse, from the header alone, a picture larger than ``limits.MAX_PICTURE_BYTES`` once decoded."""
+    if img.width * img.height * _bytes_per_pixel(img.mode) > limits.MAX_PICTURE_BYTES:
+        raise PictureTooLarge(_too_large_message(img.size))
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """Bytes Pillow keeps per pixel: 1 for 8-bit single-band modes, 2 for 16-bit grey, else 4."""
+    if mode in ("1", "L", "P"):
+        return 1
+    return 2 if mode.startswith("I;16") else 4
+
+
+def _too_large_message(size: tuple[int, int] | None = None) -> str:
+    dimensions = f" ({size[0]:,} × {size[1]:,} pixels)" if size else ""
+    return (f"The picture is too large{dimensions} to read safely. Upload a smaller one: a photo of one digit "
+            "needs far fewer pixels (JPEG photos are read at a reduced size).")
+
+
+def reading_copy(image: Image.Image) -> Image.Image | None:
+    """The small 8-bit grey copy (at most WORK_SIDE px) that :func:`to_mnist` reads ``image`` from.
+
+    ``to_mnist`` reads it exactly as it reads ``image`` (without a pen width), so an upload
+    can be kept as this copy, a few MB, instead of its full decoded picture. None: empty.
+    """
+    return _working_image(image)
 
 
 def preview_image(image: Image.Image, side: int) -> Image.Image:

@@ -2,7 +2,10 @@
 
 It reports progress through a callback (after every epoch, and every k batches
 if asked), stops cleanly between batches when ``should_stop()`` turns true, and
-restores the last good epoch when the cost turns NaN or infinite.
+restores the last good epoch when the cost or the weights turn NaN or infinite.
+Every way out of ``fit`` (completed, stopped, diverged, or an exception raised
+by a callback) leaves finite weights: the weights are checked at each exit (not
+in every batch) and, if they are not finite, the epoch-start snapshot is restored.
 """
 import math
 import time
@@ -114,22 +117,38 @@ def fit(net, train, epochs=1, eta=3.0, batch_size=10, validation=None, *, optimi
     if validation is not None:
         validation = as_arrays(validation, net.dtype, net.sizes[0], net.sizes[-1])
 
+    if not net.parameters_finite():
+        raise ValueError("the network has non-finite weights (NaN or infinity) and cannot be trained: "
+                         "start from a new network or load a saved one")
+
     rng = np.random.default_rng(seed) if seed is not None else net.rng
     engine = Backprop(net, batch_size)
     updater = make_optimizer(optimizer, net.weights, net.biases, l2, momentum)
     batches = math.ceil(n / batch_size)
-    with ThreadChoice(batch_size, net.sizes) as threads:
-        for run_epoch in range(epochs):
-            rate = learning_rate(schedule, eta, run_epoch, epochs, step_size, gamma)
-            snapshot = net.copy_parameters()
-            outcome = _run_epoch(net, engine, updater, threads, X, y, rng, rate, batch_size, batches,
-                                 run_epoch, epochs, augment, validation, callback, progress_every, should_stop)
-            if outcome == "diverged":
-                net.set_parameters(snapshot)
-                return FitResult("diverged", run_epoch, _divergence_message(rate, len(net.history)))
-            if outcome == "stopped":
-                return FitResult("stopped", run_epoch, f"stopped during epoch {len(net.history) + 1}; "
-                                 "the weights keep what was learned so far")
+    snapshot = None  # the parameters at the start of the current epoch: the last good state
+    try:
+        with ThreadChoice(batch_size, net.sizes) as threads:
+            for run_epoch in range(epochs):
+                rate = learning_rate(schedule, eta, run_epoch, epochs, step_size, gamma)
+                snapshot = net.copy_parameters()
+                outcome = _run_epoch(net, engine, updater, threads, X, y, rng, rate, batch_size, batches,
+                                     run_epoch, epochs, augment, validation, callback, progress_every, should_stop)
+                if outcome == "diverged":
+                    net.set_parameters(snapshot)
+                    return FitResult("diverged", run_epoch, _divergence_message(rate, len(net.history)))
+                if outcome == "stopped":
+                    # the stop check runs before a batch's cost is computed, so weights that blew up in the
+                    # previous batch's update have not been caught yet
+                    if not net.parameters_finite():
+                        net.set_parameters(snapshot)
+                        return FitResult("diverged", run_epoch, _stopped_divergence_message(rate, len(net.history)))
+                    return FitResult("stopped", run_epoch, f"stopped during epoch {len(net.history) + 1}; "
+                                     "the weights keep what was learned so far")
+    except BaseException:
+        # an exception from a callback (or an interrupt) mid-epoch: never leave NaN or infinite weights behind
+        if snapshot is not None and not net.parameters_finite():
+            net.set_parameters(snapshot)
+        raise
     return FitResult("completed", epochs)
 
 
@@ -227,6 +246,18 @@ def _run_epoch(net, engine, updater, threads, X, y, rng, rate, batch_size, batch
     if callback is not None:
         callback(progress(batches, True))
     return "done"
+
+
+def _epochs_text(count):
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
+
+
+def _stopped_divergence_message(rate, epochs_kept):
+    kept = (f"restored the weights from the end of epoch {epochs_kept}, so the network keeps the "
+            f"{_epochs_text(epochs_kept)} it finished" if epochs_kept else
+            "restored the weights from before training")
+    return (f"stopped during epoch {epochs_kept + 1}, but training diverged in that epoch (the weights became NaN "
+            f"or infinite) at learning rate {rate:g}; {kept}. Try a smaller learning rate.")
 
 
 def _divergence_message(rate, epochs_kept):

@@ -17,7 +17,7 @@ from core import Net, limits
 from core.drawn_digits import render_digit
 from ui import model_store
 from ui.drawing import read_digit
-from ui.training_job import SERVER_QUEUE, wait_for
+from ui.training_job import SERVER_QUEUE, TrainingJob, wait_for
 
 SESSIONS = 5
 EPOCHS = 2
@@ -25,25 +25,49 @@ DRAWING_LATENCY_LIMIT = 1.0  # seconds; generous on purpose (2 shared cores, 2 t
 
 
 class QueueWatch:
-    """Records the most jobs SERVER_QUEUE ever let run at once, and how many had to wait."""
+    """Watches SERVER_QUEUE: the most jobs it let run at once, which jobs had to wait, and when each
+    got and gave back its slot.
 
-    def __init__(self, monkeypatch):
+    The running trainings are held in their first progress report until every other session's
+    training is waiting in the queue (``hold_until_all_queued``): that the trainings overlap and
+    that the queue makes the others wait is then proven, not left to timing.
+    """
+
+    def __init__(self, monkeypatch, sessions):
         self.peak = 0
-        self.waited = 0
+        self.waited = []
+        self.granted_at, self.released_at = {}, {}
+        self.all_queued = threading.Event()
         self._lock = threading.Lock()
-        acquire = SERVER_QUEUE.acquire
+        acquire, release = SERVER_QUEUE.acquire, SERVER_QUEUE.release
+        on_progress = TrainingJob._on_progress
+        waiting_sessions = sessions - SERVER_QUEUE.slots
 
         def watched_acquire(job):
             if SERVER_QUEUE.running >= SERVER_QUEUE.slots:
                 with self._lock:
-                    self.waited += 1
+                    self.waited.append(job)
+                    if len(self.waited) == waiting_sessions:
+                        self.all_queued.set()
             granted = acquire(job)
             running = SERVER_QUEUE.running  # read just after this job joined the running ones
             with self._lock:
                 self.peak = max(self.peak, running)
+                self.granted_at[job] = time.monotonic()
             return granted
 
+        def watched_release(job):
+            with self._lock:
+                self.released_at[job] = time.monotonic()
+            release(job)
+
+        def held_progress(job, progress):
+            self.all_queued.wait(60)
+            on_progress(job, progress)
+
         monkeypatch.setattr(SERVER_QUEUE, "acquire", watched_acquire)
+        monkeypatch.setattr(SERVER_QUEUE, "release", watched_release)
+        monkeypatch.setattr(TrainingJob, "_on_progress", held_progress)
 
 
 def _session(index, results, errors, ready):
@@ -69,7 +93,7 @@ def _session(index, results, errors, ready):
 
 
 def test_sessions_train_and_save_concurrently_without_seeing_each_other(models_folder, monkeypatch):
-    watch = QueueWatch(monkeypatch)
+    watch = QueueWatch(monkeypatch, SESSIONS)
     drawer = new_app()  # the sixth session, which only draws
     drawer_net = app_data(drawer).net
     canvas = render_digit(7, 11)
@@ -104,11 +128,14 @@ def test_sessions_train_and_save_concurrently_without_seeing_each_other(models_f
     assert max(latencies) < DRAWING_LATENCY_LIMIT, f"slowest drawing read {max(latencies):.3f} s"
     print(f"\n{len(latencies)} drawings read ({during_training} during training), slowest "
           f"{1000 * max(latencies):.1f} ms; queue peak {watch.peak} of {SERVER_QUEUE.slots} slots, "
-          f"{watch.waited} trainings had to wait")
+          f"{len(watch.waited)} trainings had to wait")
 
-    # the server-wide queue never let more than its slots train at once
+    # as many trainings as there are slots ran at once, never more; the others waited for a slot to free
     assert SERVER_QUEUE.slots == limits.MAX_CONCURRENT_TRAININGS
-    assert 1 <= watch.peak <= SERVER_QUEUE.slots
+    assert watch.peak == SERVER_QUEUE.slots
+    assert len(watch.waited) == SESSIONS - SERVER_QUEUE.slots
+    first_release = min(watch.released_at.values())
+    assert all(watch.granted_at[job] >= first_release for job in watch.waited)
     assert SERVER_QUEUE.running == 0
 
     # no session sees another's network, job, history or runs

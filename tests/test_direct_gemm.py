@@ -1,10 +1,41 @@
-"""Training through the direct BLAS call (core._gemm) gives what NumPy's matmul gives."""
+"""Training through the direct BLAS call (core._gemm) gives what NumPy's matmul gives.
+
+NumPy's wheels ship OpenBLAS, so wherever NumPy runs on OpenBLAS the direct path must be
+found and pass its check: a broken fast path fails here (it would silently make training
+slower). Only a NumPy on another BLAS skips, and never on CI, whose NumPy is the wheel.
+"""
+import os
+
 import numpy as np
 import pytest
 
 import core.backprop
 from core import Net
 from core._gemm import find_gemm
+from core.blas import _controller
+
+
+def _on_ci():
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _direct_gemm_or_fail():
+    if find_gemm() is not None:
+        return
+    if os.environ.get("CORE_DIRECT_GEMM", "1") == "0":
+        pytest.skip("the direct BLAS call is switched off (CORE_DIRECT_GEMM=0)")
+    openblas = _controller().select(internal_api="openblas").info()
+    if openblas:
+        pytest.fail(f"NumPy runs on OpenBLAS ({openblas[0]['filepath']}) but the direct gemm was not found "
+                    "or failed its check against np.matmul")
+    if _on_ci():
+        pytest.fail("no OpenBLAS behind NumPy on CI, whose NumPy wheel ships it")
+    pytest.skip("no OpenBLAS found behind NumPy: training uses np.matmul only")
+
+
+def test_the_direct_gemm_is_found_where_numpy_runs_on_openblas():
+    _direct_gemm_or_fail()
+    assert find_gemm() is not None
 
 
 @pytest.fixture(scope="module")
@@ -15,8 +46,7 @@ def subset(mnist):
 
 @pytest.mark.parametrize("hidden,optimizer", [("sigmoid", "sgd"), ("relu", "momentum"), ("tanh", "adam")])
 def test_direct_gemm_training_matches_numpy(subset, monkeypatch, hidden, optimizer):
-    if find_gemm() is None:
-        pytest.skip("no OpenBLAS found behind NumPy: training uses np.matmul only")
+    _direct_gemm_or_fail()
     settings = dict(epochs=1, eta=0.5 if optimizer != "adam" else 0.001, batch_size=100, optimizer=optimizer,
                     weight_decay=1.0)
     # 300 hidden units x 100 examples is above the size where the direct call is used

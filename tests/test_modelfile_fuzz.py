@@ -5,7 +5,11 @@ float64, 0 to 2 hidden layers), the tests flip, overwrite, truncate, insert, del
 duplicate bytes, splice zip members between files, change metadata JSON values and
 types, and rewrite .npy headers. For every mutant:
 
-* the only exception ``Net.from_bytes`` may raise is ``ModelFileError``;
+* the only exception ``Net.from_bytes`` may raise is ``ModelFileError``. That holds by
+  construction (``read_net`` turns every exception into one), so each mutant is also given
+  to the layer below that catch-all, ``modelfile._parse``: it too may raise nothing but
+  ``ModelFileError`` (its own deliberate refusals; it documents no other exception), and it
+  must agree with ``Net.from_bytes`` on whether the file loads;
 * a mutant that loads gives a network whose parameters are finite, of the net's dtype,
   and shaped as its layer sizes say;
 * nothing is ever unpickled (the pickle loaders, which numpy also uses, are replaced by
@@ -14,11 +18,19 @@ types, and rewrite .npy headers. For every mutant:
 Examples per run (fixed: ``derandomize=True``): 1,500 byte flips + 800 overwrites +
 1,000 truncations/insertions/deletions/duplications + 800 member splices + 1,000
 metadata changes + 800 .npy header changes = 5,900 mutated files.
+
+On top of those, ``test_fresh_seed_mutations`` mutates with a NumPy generator seeded afresh
+on every run (``RANDOM_EXAMPLES`` files), so each run explores new inputs. The seed is in
+the failure message; replay it with ``FUZZ_SEED=<seed> python -m pytest tests/test_modelfile_fuzz.py``.
 """
+import datetime
 import io
 import json
+import os
 import pickle
 import re
+import secrets
+import types
 import warnings
 import zipfile
 
@@ -28,6 +40,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core import ModelFileError, Net
+from core import modelfile
 
 # numpy warns when a (mutated) .npy header needs its Python 2 fallback parser
 pytestmark = pytest.mark.filterwarnings("ignore:Reading `.npy` or `.npz` file required additional header parsing")
@@ -49,7 +62,16 @@ def _trained(sizes, dtype, seed):
     X, y = rng.random((30, sizes[0])), rng.integers(0, sizes[-1], 30)
     net.fit((X, y), epochs=2, eta=0.5, batch_size=10, validation=(X[:10], y[:10]))
     net.test_accuracy = 0.25
+    net.created = "2026-01-01T00:00:00+00:00"  # no clock readings in the bases: the same bytes every run,
+    for entry in net.history:                  # so a FUZZ_SEED (or Hypothesis example) replays exactly
+        entry["seconds"] = 0.5
     return net
+
+
+class _FrozenDatetime(datetime.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return cls(2026, 1, 1, tzinfo=tz)
 
 
 def _members(data):
@@ -63,16 +85,20 @@ def _pack(members, compression):
         warnings.simplefilter("ignore")  # duplicate member names are part of the fuzzing
         with zipfile.ZipFile(buffer, "w", compression) as archive:
             for name, content in members:
-                archive.writestr(name, content)
+                info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))  # a fixed time, as for the bases
+                info.external_attr = 0o600 << 16
+                archive.writestr(info, content, compress_type=compression)
     return buffer.getvalue()
 
 
 _NETS = [_trained((6, 4, 3), np.float32, 0), _trained((5, 3), np.float64, 1), _trained((4, 3, 3, 2), np.float32, 2)]
 BASES = []
-for _net in _NETS:
-    _data = _net.to_bytes()
-    BASES.append(_data)
-    BASES.append(_pack(_members(_data), zipfile.ZIP_STORED))  # byte mutations then hit headers and data directly
+with pytest.MonkeyPatch.context() as _patch:  # a fixed "saved" time in the metadata
+    _patch.setattr(modelfile, "_dt", types.SimpleNamespace(datetime=_FrozenDatetime, timezone=datetime.timezone))
+    for _net in _NETS:
+        _data = _net.to_bytes()
+        BASES.append(_data)
+        BASES.append(_pack(_members(_data), zipfile.ZIP_STORED))  # byte mutations then hit headers and data directly
 BASE_MEMBERS = [_members(data) for data in BASES]
 MEMBER_NAMES = sorted({name for members in BASE_MEMBERS for name, _ in members}) + ["w9.npy", "x", "metadata"]
 
@@ -93,14 +119,35 @@ def unpickling_recorder():
         yield calls
 
 
+INNER_EXCEPTIONS = (ModelFileError,)
+"""What may escape ``modelfile._parse``, the layer below ``read_net``'s catch-all: only its
+deliberate refusals. Anything else (zlib.error, NotImplementedError, OverflowError, KeyError,
+struct.error, ...) is an unanticipated failure that only the catch-all hides."""
+
+
+def check_inner(data):
+    """``modelfile._parse`` on the mutant: a net, or None after a deliberate refusal."""
+    try:
+        return modelfile._parse(Net, data)
+    except INNER_EXCEPTIONS as error:
+        assert str(error), "a refusal must say why"
+        return None
+    except Exception as error:  # noqa: BLE001 - the point is to name what escaped
+        raise AssertionError(f"{type(error).__module__}.{type(error).__qualname__} escaped modelfile._parse "
+                             f"(hidden from callers only by read_net's catch-all): {error}") from error
+
+
 def check_mutant(data, calls):
     """The property every mutated file must satisfy."""
+    inner = check_inner(data)
+    assert calls == [], "the inner reader unpickled something"
     try:
         net = Net.from_bytes(data)
     except ModelFileError as error:
         assert str(error), "a refusal must say why"
         net = None
     assert calls == [], "the loader unpickled something"
+    assert (inner is None) == (net is None), "read_net and the reader below it disagree on whether the file loads"
     if net is None:
         return
     assert len(net.weights) == len(net.biases) == len(net.sizes) - 1
@@ -187,7 +234,9 @@ def test_spliced_members(unpickling_recorder, choices, compression):
     check_mutant(_pack(members, compression), unpickling_recorder)
 
 
+HUGE_INTS = [2**1024, -2**1024, 10**400]  # valid JSON, but too large for a float
 json_scalars = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.integers(-3, 12)
+                | st.sampled_from(HUGE_INTS)
                 | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=6)
                 | st.sampled_from(["mnist-net", "float32", "float64", "sigmoid", "softmax", "relu", "quadratic",
                                    "normal"]))
@@ -274,3 +323,113 @@ def test_npy_header_changes(unpickling_recorder, index, member, descr, shape, or
     new = magic + len(encoded).to_bytes(2, "little") + encoded + body
     members[member % len(members)] = (name, new)
     check_mutant(_pack(members, zipfile.ZIP_STORED), unpickling_recorder)
+
+
+# ----- a fresh seed every run ---------------------------------------------------------------------------------
+RANDOM_EXAMPLES = 3000
+RANDOM_JSON_VALUES = [None, True, False, 0, 1, -1, 3, 4, 5000, 2**63, 0.5, 1.5, -0.0, 1e308, "", "x", "mnist-net",
+                      "float64", "softmax", [], [4, 3], [4.0, 3], {}, {"epoch": 1}, *HUGE_INTS]
+
+
+def _fuzz_seed():
+    """``FUZZ_SEED`` from the environment (to replay a failure), else a fresh 64-bit seed."""
+    raw = os.environ.get("FUZZ_SEED")
+    return int(raw, 0) if raw else secrets.randbits(64)
+
+
+def _random_byte_mutant(rng):
+    index = int(rng.integers(len(BASES)))
+    data = bytearray(BASES[index])
+    steps = []
+    for _ in range(int(rng.integers(1, 5))):
+        operation = ("flip", "overwrite", "truncate", "insert", "delete", "duplicate")[int(rng.integers(6))]
+        position = int(rng.integers(len(data) + 1))
+        if operation == "flip" and data:
+            position %= len(data)
+            mask = int(rng.integers(1, 256))
+            data[position] ^= mask
+            steps.append(f"flip byte {position} with {mask:#04x}")
+        elif operation == "overwrite":
+            junk = rng.bytes(int(rng.integers(1, 41)))
+            data[position:position + len(junk)] = junk
+            steps.append(f"overwrite at {position} with {junk.hex()}")
+        elif operation == "truncate":
+            del data[position:]
+            steps.append(f"truncate to {position}")
+        elif operation == "insert":
+            junk = rng.bytes(int(rng.integers(1, 65)))
+            data[position:position] = junk
+            steps.append(f"insert {junk.hex()} at {position}")
+        elif operation == "delete":
+            length = int(rng.integers(1, 201))
+            del data[position:position + length]
+            steps.append(f"delete {length} bytes at {position}")
+        else:
+            length, target = int(rng.integers(1, 401)), int(rng.integers(len(data) + 1))
+            data[target:target] = data[position:position + length]
+            steps.append(f"copy {length} bytes from {position} to {target}")
+    return bytes(data), f"base {index}: " + "; ".join(steps)
+
+
+HISTORY_KEYS_AND_JUNK = list(modelfile.HISTORY_KEYS) + ["x"]
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
+
+
+def _first_history_entry(metadata):
+    history = metadata.get("history")
+    return history[0] if isinstance(history, list) and history and isinstance(history[0], dict) else None
+
+
+def _random_metadata_mutant(rng):
+    index = int(rng.integers(len(BASES)))
+    members = dict(BASE_MEMBERS[index])
+    metadata = json.loads(_split_npy(members["metadata.npy"])[1])
+    steps = []
+    for _ in range(int(rng.integers(1, 4))):
+        value = RANDOM_JSON_VALUES[int(rng.integers(len(RANDOM_JSON_VALUES)))]
+        where = int(rng.integers(4))
+        if where == 0:
+            key = METADATA_KEYS[int(rng.integers(len(METADATA_KEYS)))]
+            metadata[key] = value
+            steps.append(f"metadata[{key!r}] = {_short(value)}")
+        elif where == 1:
+            key = METADATA_KEYS[int(rng.integers(len(METADATA_KEYS)))]
+            metadata.pop(key, None)
+            steps.append(f"del metadata[{key!r}]")
+        elif where == 2 and _first_history_entry(metadata) is not None:
+            key = HISTORY_KEYS_AND_JUNK[int(rng.integers(len(HISTORY_KEYS_AND_JUNK)))]
+            metadata["history"][0][key] = value
+            steps.append(f"history[0][{key!r}] = {_short(value)}")
+        elif isinstance(metadata.get("sizes"), list) and metadata["sizes"]:
+            position = int(rng.integers(len(metadata["sizes"])))
+            metadata["sizes"][position] = value
+            steps.append(f"sizes[{position}] = {_short(value)}")
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8),
+                              allow_pickle=False)
+    members["metadata.npy"] = buffer.getvalue()
+    compression = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)[int(rng.integers(2))]
+    return _pack(members.items(), compression), f"base {index}: " + "; ".join(steps)
+
+
+def test_fresh_seed_mutations(unpickling_recorder):
+    """Byte-level and metadata mutants from a generator seeded afresh each run (or by FUZZ_SEED)."""
+    seed = _fuzz_seed()
+    print(f"FUZZ_SEED={seed}")  # pytest shows this output when the test fails
+    rng = np.random.default_rng(seed)
+    failures = {}
+    for example in range(RANDOM_EXAMPLES):
+        data, description = (_random_metadata_mutant if example % 4 == 3 else _random_byte_mutant)(rng)
+        try:
+            check_mutant(data, unpickling_recorder)
+        except AssertionError as error:
+            unpickling_recorder.clear()
+            kind = str(error).split(":")[0]
+            failures.setdefault(kind, []).append(f"example {example} ({description}): {error}")
+    summary = "\n".join(f"{len(found)} x {kind}\n    first: {found[0]}" for kind, found in failures.items())
+    assert not failures, (f"{sum(map(len, failures.values()))} of {RANDOM_EXAMPLES} mutants failed; replay with "
+                          f"FUZZ_SEED={seed} python -m pytest tests/test_modelfile_fuzz.py -k fresh_seed\n{summary}")

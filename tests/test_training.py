@@ -208,17 +208,30 @@ def test_sgd_step_is_minus_eta_times_the_gradient(small):
         np.testing.assert_allclose(after, start - 0.5 * grad, rtol=1e-10, atol=1e-12)
 
 
-def test_weight_decay_adds_lambda_over_n_times_the_weights(small):
-    X, y = _one_batch(small)
+def _batches_of(seed, n, batch_size, epochs):
+    """The mini-batches ``fit(..., seed=seed)`` visits: a fresh permutation of the n examples each epoch."""
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        yield from (order[lo:lo + batch_size] for lo in range(0, n, batch_size))
+
+
+@pytest.mark.parametrize("n, batch_size", [(20, 20), (50, 20)], ids=["one batch", "three uneven batches"])
+def test_weight_decay_adds_lambda_over_n_times_the_weights(small, n, batch_size):
+    """SGD with L2: each step is -eta (batch-mean gradient + lambda / n w), n the training-set size (not the
+    batch size); with several batches, a last one smaller than the others, and biases never decayed."""
+    X, y = _one_batch(small, n)
+    lam, eta, seed = 5.0, 0.5, 3
     net = Net([784, 12, 10], seed=5, dtype=np.float64)
-    before = _copy(net)
-    grads_w, grads_b = net.gradients(X, y)
-    lam, eta, n = 5.0, 0.5, len(y)
-    net.fit((X, y), epochs=1, eta=eta, batch_size=n, weight_decay=lam)
-    for after, start, grad in zip(net.weights, before[:2], grads_w):
-        np.testing.assert_allclose(after, start - eta * (grad + lam / n * start), rtol=1e-10, atol=1e-12)
-    for after, start, grad in zip(net.biases, before[2:], grads_b):  # biases are not decayed
-        np.testing.assert_allclose(after, start - eta * grad, rtol=1e-10, atol=1e-12)
+    probe = Net.from_bytes(net.to_bytes())
+    weights = _copy(net)
+    for batch in _batches_of(seed, n, batch_size, epochs=2):
+        probe.set_parameters((weights[:2], weights[2:]))
+        grads = sum(probe.gradients(X[batch], y[batch]), [])
+        weights = [w - eta * (g + (lam / n * w if i < 2 else 0.0)) for i, (w, g) in enumerate(zip(weights, grads))]
+    net.fit((X, y), epochs=2, eta=eta, batch_size=batch_size, weight_decay=lam, seed=seed)
+    for actual, expected in zip(net.weights + net.biases, weights):
+        np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_weight_decay_keeps_weights_smaller(small):
@@ -261,25 +274,27 @@ def test_adam_first_step_moves_each_parameter_by_about_eta(small):
         assert not step[grad == 0].any()
 
 
+@pytest.mark.parametrize("n, batch_size", [(20, 20), (50, 20)], ids=["one batch", "three uneven batches"])
 @pytest.mark.parametrize("lam", [0.0, 5.0])
-def test_adam_matches_a_reference_implementation(small, lam):
-    """Three full-batch Adam steps against Kingma & Ba's algorithm (the form with eps added to sqrt(v))."""
-    X, y = _one_batch(small)
-    n, eta, b1, b2, eps = len(y), 0.01, 0.9, 0.999, 1e-8
+def test_adam_matches_a_reference_implementation(small, lam, n, batch_size):
+    """Adam against Kingma & Ba's algorithm (the form with eps added to sqrt(v)), one step per mini-batch
+    over two epochs; L2 adds lambda / n w (n the training-set size) to the weights' gradients only."""
+    X, y = _one_batch(small, n)
+    eta, b1, b2, eps, seed = 0.01, 0.9, 0.999, 1e-8, 4
     net = Net([784, 12, 10], seed=5, dtype=np.float64)
     probe = Net.from_bytes(net.to_bytes())
     weights = _copy(net)
     m = [np.zeros_like(p) for p in weights]
     v = [np.zeros_like(p) for p in weights]
-    for t in (1, 2, 3):
+    for t, batch in enumerate(_batches_of(seed, n, batch_size, epochs=2), start=1):
         probe.set_parameters((weights[:2], weights[2:]))
-        grads = sum(probe.gradients(X, y), [])
+        grads = sum(probe.gradients(X[batch], y[batch]), [])
         for i in range(len(weights)):
             g = grads[i] + (lam / n * weights[i] if i < 2 else 0.0)  # weights decay, biases do not
             m[i] = b1 * m[i] + (1 - b1) * g
             v[i] = b2 * v[i] + (1 - b2) * g * g
             weights[i] = weights[i] - eta * np.sqrt(1 - b2**t) / (1 - b1**t) * m[i] / (np.sqrt(v[i]) + eps)
-    net.fit((X, y), epochs=3, eta=eta, batch_size=n, optimizer="adam", weight_decay=lam)
+    net.fit((X, y), epochs=2, eta=eta, batch_size=batch_size, optimizer="adam", weight_decay=lam, seed=seed)
     for actual, expected in zip(net.weights + net.biases, weights):
         np.testing.assert_allclose(actual, expected, rtol=1e-7, atol=1e-10)
 

@@ -285,6 +285,20 @@ def test_job_with_impossible_options_fails_with_a_message():
     assert queue.running == 0
 
 
+def test_job_that_crashes_tells_the_user_without_the_servers_details(caplog):
+    class Crashing(Net):
+        def fit(self, *args, **kwargs):
+            raise OSError(28, "No space left on device", "/srv/secret/path/buffer")
+
+    queue = TrainingQueue(1)
+    job = _job(Crashing([784, 10]), {"epochs": 1, "eta": 1.0, "batch_size": 10}, queue).start()
+    assert wait_for(job, 30) == "failed"
+    assert job.message.startswith("training failed because of an error on the server")
+    assert "/srv" not in job.message and "No space" not in job.message
+    assert "/srv/secret/path/buffer" in caplog.text  # the details are in the server's log
+    assert queue.running == 0
+
+
 def test_job_cancelled_while_queued_never_runs():
     queue = TrainingQueue(1)
     blocker = _Job("other")
@@ -385,8 +399,12 @@ def test_session_remembers_slow_views_per_network_state():
     assert data.remember("view", compute) == 4
     data.use_network(SimpleNamespace(history=[{}]), "y")  # another network with as many epochs
     assert data.remember("view", compute) == 5
-    data.job = SimpleNamespace(active=True)  # while training, nothing is kept
-    assert data.remember("view", compute) == 6 and data.remember("view", compute) == 7
+    data.job = SimpleNamespace(active=True, net=data.net)  # while training: once per epoch, not per rerun
+    assert data.remember("view", compute) == 6 and data.remember("view", compute) == 6
+    data.net.history.append({})
+    assert data.remember("view", compute) == 7 and data.remember("view", compute) == 7
+    data.job.active = False  # the run ends (mid-epoch): its final weights are a new state
+    assert data.remember("view", compute) == 8
 
 
 # ----- time left, charts' axes, did a run learn ----------------------------------------------------

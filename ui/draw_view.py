@@ -1,11 +1,14 @@
 """The Draw page's two ways in (the canvas, an uploaded picture) and the reading beside them."""
 import base64
 import io
+from dataclasses import dataclass
 
 import streamlit as st
+from PIL import Image
 
+from core import limits
 from core.imagine import blur, digit_image, heatmap_image
-from core.preprocess import load_image, preview_image
+from core.preprocess import load_image, preview_image, reading_copy
 
 from . import charts
 from .canvas import CANVAS_SIDE, drawing_canvas
@@ -16,6 +19,7 @@ IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 INPUT_WIDTH = CANVAS_SIDE + 4  # the canvas with its border; the upload side is as wide
 NOTHING_YET = "Draw a digit on the canvas (or upload a picture) and the network will read it."
 NO_DIGIT_DRAWN = "Nothing to read: that is a dot or a tiny mark, not a digit. Draw one digit, large."
+PICTURE_KEY = "digit_upload_picture"  # session state: (file id, Picture) of the last upload
 NO_DIGIT_IN_PICTURE = ("Nothing to read in this picture: no ink stands out, or just a dot or a tiny mark. "
                        "Upload a picture of one handwritten digit.")
 
@@ -43,25 +47,60 @@ def drawing_area(data):
 
 
 def upload_area(data):
+    """The picture uploader, the picture and its reading. The file is decoded once per upload."""
     upload_side, reading_side = side_by_side()
-    image = None
+    picture = None
     with upload_side:
-        upload = st.file_uploader("A photo or scan of one handwritten digit", type=IMAGE_TYPES, key="digit_upload")
-        if upload is not None:
-            try:
-                image = load_image(upload.getvalue())
-            except ValueError as error:
-                st.error(str(error))
-            else:
-                show_picture(image)
+        upload = st.file_uploader("A photo or scan of one handwritten digit", type=IMAGE_TYPES, key="digit_upload",
+                                  max_upload_size=limits.MAX_PICTURE_UPLOAD_MB)
+        picture = prepared_picture(upload)
+        if picture is not None and picture.error:
+            st.error(picture.error)
+        elif picture is not None:
+            show_picture(picture)
+    readable = picture is not None and not picture.error
     with reading_side:
-        show_reading(lambda: read_digit(data.reading_net, image), image is not None, NO_DIGIT_IN_PICTURE)
+        show_reading(lambda: None if picture.reading is None else read_digit(data.reading_net, picture.reading),
+                     readable, NO_DIGIT_IN_PICTURE)
 
 
-def show_picture(image):
+@dataclass(frozen=True)
+class Picture:
+    """What is kept of an uploaded picture: the small copy the network reads, the thumbnail shown
+    (PNG bytes) and its width on the page, or why the file cannot be read."""
+    reading: Image.Image | None = None
+    thumbnail: bytes = b""
+    width: int = 0
+    error: str = ""
+
+
+def prepared_picture(upload):
+    """The Picture of the uploaded file (None: no file), made once per upload and kept in the session:
+    reruns neither decode the file again nor hold its full-size picture."""
+    if upload is None:
+        st.session_state.pop(PICTURE_KEY, None)
+        return None
+    file_id, picture = st.session_state.get(PICTURE_KEY, (None, None))
+    if file_id != upload.file_id:
+        picture = prepare_picture(upload.getvalue())
+        st.session_state[PICTURE_KEY] = (upload.file_id, picture)
+    return picture
+
+
+def prepare_picture(content):
+    """Decode a picture file (refused from its header when too large), then keep only small copies."""
+    try:
+        image = load_image(content)
+        preview = preview_image(image, CANVAS_SIDE)
+        return Picture(reading=reading_copy(image), thumbnail=_png(preview),
+                       width=round(preview.width * CANVAS_SIDE / max(preview.size)))
+    except ValueError as error:
+        return Picture(error=str(error))
+
+
+def show_picture(picture):
     """The uploaded picture as people see it (8-bit, whatever the file's depth), as big as the canvas."""
-    preview = preview_image(image, CANVAS_SIDE)
-    st.image(preview, caption="Your picture", width=round(preview.width * CANVAS_SIDE / max(preview.size)))
+    st.image(picture.thumbnail, caption="Your picture", width=picture.width)
 
 
 def show_reading(read, has_input, no_digit):
@@ -92,6 +131,10 @@ def show_reading(read, has_input, no_digit):
 def _inline(image):
     """A small PIL image as a data: URL, sent with the page instead of fetched after it (a stroke's
     reading shows one round trip sooner, and the server keeps no media file per stroke)."""
+    return "data:image/png;base64," + base64.b64encode(_png(image)).decode("ascii")
+
+
+def _png(image):
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()

@@ -6,9 +6,12 @@ see each other's network, runs or training.
 from dataclasses import dataclass, field
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .drawing import Sketch
 from .resources import default_net
+from .slow_views import within_budget
 from .training_job import failure_to_learn
 
 MAX_RUNS_KEPT = 12
@@ -111,18 +114,18 @@ class SessionData:
         self._memo.clear()
 
     def remember(self, what, compute):
-        """``compute()`` once per state of the current network (for slow views such as Imagine).
+        """``compute()`` once per state of the current network (for slow views such as Imagine),
+        within the server's budget for them (``ui.slow_views``).
 
-        The state is the network object, its epoch count and the latest training job (a
-        run stopped mid-epoch changes the weights but not the epoch count); nothing is
-        kept while it trains.
+        The state is the network object, its epoch count, the latest training job and whether
+        it runs (a run stopped mid-epoch changes the weights but not the epoch count). While the
+        network trains, that is at most once per epoch: reruns in between (a filter
+        changed, another page and back) show the last result.
         """
-        if self.training:
-            return compute()
-        net, epochs, job, value = self._memo.get(what, (None, None, None, None))
-        if net is not self.net or epochs != len(self.net.history) or job is not self.job:
-            value = compute()
-            self._memo[what] = (self.net, len(self.net.history), self.job, value)
+        net, epochs, job, training, value = self._memo.get(what, (None,) * 5)
+        if net is not self.net or epochs != len(self.net.history) or job is not self.job or training != self.training:
+            value = within_budget(compute)
+            self._memo[what] = (self.net, len(self.net.history), self.job, self.training, value)
         return value
 
     def add_run(self, run):
@@ -201,3 +204,18 @@ def show_flash():
         kind, text = data.notice
         getattr(st, kind)(text)
         data.notice = None
+
+
+def browser_tab_open():
+    """A callable, safe in any thread, telling whether this browser session still has an open tab
+    (a connected websocket). Call it in the script thread. Where there is no Streamlit server
+    (AppTest, scripts), the answer is always yes."""
+    context = get_script_run_ctx()
+    if context is None:
+        return lambda: True
+    session_id = context.session_id
+
+    def is_open():
+        return not runtime.exists() or bool(runtime.get_instance().is_active_session(session_id))
+
+    return is_open

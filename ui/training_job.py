@@ -2,29 +2,56 @@
 
 The thread never calls Streamlit: it writes progress into a ``TrainingJob``
 that the page polls. A server-wide ``TrainingQueue`` lets only a few trainings
-run at once; the rest wait and can show their place in the queue.
+run at once; a few more wait and can show their place in the queue, and beyond
+them the server is busy. A job whose browser session has had no open tab for a
+while stops by itself (``TrainingJob.session_alive``).
 """
+import logging
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from core import limits
+from core.validation import parameter_count
+
+log = logging.getLogger(__name__)
+
+
+class QueueFull(Exception):
+    """The queue already holds as many waiting jobs as it may."""
+
+    def __init__(self, running, waiting):
+        super().__init__(f"{running} trainings running and {waiting} waiting")
+        self.running, self.waiting = running, waiting
 
 
 class TrainingQueue:
-    """At most ``slots`` jobs run at once, the others wait in arrival order."""
+    """At most ``slots`` jobs run at once, at most ``max_waiting`` others wait in arrival order."""
 
-    def __init__(self, slots):
+    def __init__(self, slots, max_waiting=limits.MAX_QUEUED_TRAININGS):
         self.slots = slots
+        self.max_waiting = max_waiting
         self._running = set()
         self._waiting = []
-        self._condition = threading.Condition()
+        self._condition = threading.Condition()  # its lock is reentrant
+
+    def enter(self, job):
+        """Take ``job``'s place in the queue now (nothing else changes); QueueFull when the queue is full.
+
+        Called before anything is started, so a busy server can be reported at once.
+        """
+        with self._condition:
+            if job in self._waiting:
+                return
+            if len(self._waiting) >= self.max_waiting:
+                raise QueueFull(len(self._running), len(self._waiting))
+            self._waiting.append(job)
 
     def acquire(self, job):
-        """Block until ``job`` may run; return False if it was cancelled while waiting."""
+        """Block until ``job`` may run (entering the queue if it has not); False if it was cancelled while waiting."""
         with self._condition:
-            self._waiting.append(job)
+            self.enter(job)
             while not (job.stop_requested.is_set() or
                        (len(self._running) < self.slots and self._waiting[0] is job)):
                 self._condition.wait(timeout=0.5)
@@ -54,6 +81,7 @@ class TrainingQueue:
 SERVER_QUEUE = TrainingQueue(limits.MAX_CONCURRENT_TRAININGS)
 
 
+SESSION_CHECK_SECONDS = 1.0  # how often a job asks whether its browser session still has an open tab
 PACE_REPORTS = 3  # progress reports of an epoch needed before its pace is trusted (the first includes warm-up)
 
 
@@ -103,6 +131,10 @@ class TrainingJob:
 
     Status: queued, running, completed, stopped, diverged, failed, or cancelled (stopped
     while it waited in the queue: the network was never touched).
+
+    ``session_alive``: a callable telling whether the browser session that started the job
+    still has an open tab; once it has had none for ``limits.DISCONNECTED_TRAINING_SECONDS``
+    the job stops as if Stop were pressed, and ``abandoned`` is set. None: never abandoned.
     """
 
     net: object
@@ -111,6 +143,8 @@ class TrainingJob:
     test: tuple
     options: dict
     queue: TrainingQueue = SERVER_QUEUE
+    session_alive: object = None
+    abandoned: bool = False
     status: str = "queued"
     message: str = ""
     stop_requested: threading.Event = field(default_factory=threading.Event)
@@ -122,11 +156,17 @@ class TrainingJob:
     _thread: threading.Thread = None
 
     def start(self, before=None):
-        """Start training in a thread; ``before``: a copy of the network as it is now, if the caller has one."""
+        """Start training in a thread; ``before``: a copy of the network as it is now, if the caller has one.
+
+        QueueFull (nothing started) when the job had not entered the queue and it is full.
+        """
+        self.queue.enter(self)
         self.epochs_before = len(self.net.history)
         self._published = before if before is not None else self.net.copy()
         self._thread = threading.Thread(target=self._run, name="training", daemon=True)
         self._thread.start()
+        if self.session_alive is not None:
+            threading.Thread(target=self._watch_session, name="training-watch", daemon=True).start()
         return self
 
     def stop(self):
@@ -141,6 +181,21 @@ class TrainingJob:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def _watch_session(self):
+        """Stop the job once its session has had no open tab for the grace period (a page switch or a
+        short network blip is not leaving: the tab comes back within it)."""
+        last_seen = time.monotonic()
+        while self.active and not self.stop_requested.is_set():
+            if self.session_alive():
+                last_seen = time.monotonic()
+            elif time.monotonic() - last_seen >= limits.DISCONNECTED_TRAINING_SECONDS:
+                log.info("stopping a training: its browser session has had no open tab for %s s",
+                         limits.DISCONNECTED_TRAINING_SECONDS)
+                self._set(abandoned=True)
+                self.stop()
+                return
+            self.stop_requested.wait(SESSION_CHECK_SECONDS)
+
     def _run(self):
         if not self.queue.acquire(self):
             self._finish("cancelled", "training was cancelled before it started")
@@ -151,8 +206,12 @@ class TrainingJob:
                                   should_stop=self.stop_requested.is_set, **self.options)
             self.net.test_accuracy = self.net.evaluate(*self.test)["accuracy"]
             self._finish(result.status, result.message)
-        except Exception as error:  # shown to the user; the network keeps its last state
+        except ValueError as error:  # settings the checks refuse: their message is written for the user
             self._finish("failed", f"training failed: {error}")
+        except Exception:  # anything else may carry server details: logged here, not shown
+            log.exception("training failed")
+            self._finish("failed", "training failed because of an error on the server (its log has the "
+                                   "details); the network keeps what it had learned")
         finally:
             self.queue.release(self)
 
@@ -196,6 +255,22 @@ class TrainingJob:
                             history, message, position)
         return Snapshot(status, p.epoch, p.run_epoch, p.run_epochs, p.batch, p.batches, per_epoch,
                         history, message, position, recent)
+
+
+def check_run_budget(sizes, examples, epochs):
+    """ValueError, naming the setting to lower, when a run is more work than ``limits.MAX_RUN_WORK``.
+
+    A run's work is epochs x training examples x parameters: about the multiply-adds it takes.
+    """
+    per_epoch = examples * parameter_count(sizes)
+    if epochs * per_epoch <= limits.MAX_RUN_WORK:
+        return
+    most_epochs = limits.MAX_RUN_WORK // per_epoch
+    lower = (f"lower the epochs to {most_epochs:,} or fewer, or use fewer training examples or a smaller network"
+             if most_epochs else "use fewer training examples or a smaller network")
+    raise ValueError(f"{epochs:,} epochs of {examples:,} training examples on a network of "
+                     f"{parameter_count(sizes):,} parameters is more work than one run may do on this server: "
+                     f"{lower}")
 
 
 def wait_for(job, timeout=60.0):

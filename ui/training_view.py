@@ -3,9 +3,9 @@ import pandas as pd
 import streamlit as st
 
 from . import charts, resources
-from .session import Run, flash
+from .session import Run, browser_tab_open, flash
 from .sidebar import epochs_text
-from .training_job import TrainingJob, failure_to_learn
+from .training_job import QueueFull, TrainingJob, check_run_budget, failure_to_learn
 
 POLL_SECONDS = 0.5
 COMPARE_KEY = "compare_choice"
@@ -35,6 +35,7 @@ def _busy(data):
 def _train_new(data, settings):
     try:
         settings.check()
+        check_run_budget(settings.sizes, settings.train_size, settings.epochs)
         net = settings.build()
     except ValueError as error:
         st.error(f"These settings cannot be trained: {error}")
@@ -45,12 +46,13 @@ def _train_new(data, settings):
 
 
 def _continue(data, settings):
+    net = data.net
     try:
         settings.check()
+        check_run_budget(net.sizes, settings.train_size, settings.epochs)
     except ValueError as error:
         st.error(f"These settings cannot be trained: {error}")
         return
-    net = data.net
     run = data.run_of(net) or Run(f"run {data.runs_added + 1} ({data.model_name.split(' (')[0]} continued)",
                                   network_text(net), net.history, [(1, "earlier training")] if net.history else [])
     _start(data, net, settings, data.model_name, run, before=net.copy())
@@ -66,7 +68,13 @@ def network_text(net):
 def _start(data, net, settings, name, run, before=None):
     train, validation, test = resources.mnist()
     subset = (train.X[:settings.train_size], train.y[:settings.train_size])
-    job = TrainingJob(net, subset, validation, test, settings.fit_options())
+    job = TrainingJob(net, subset, validation, test, settings.fit_options(), session_alive=browser_tab_open())
+    try:
+        job.queue.enter(job)
+    except QueueFull as full:
+        st.error(f"The server is busy: {full.running} trainings are running and {full.waiting} waiting. "
+                 "Try again in a few minutes.", icon=":material/hourglass_top:")
+        return
     data.begin_training(job, name, run, settings.learning_summary(), before)
     job.start(before)
     st.rerun()
@@ -118,7 +126,7 @@ def _status(job, snap):
     elif snap.status == "completed":
         _completed(job, snap)
     elif snap.status == "stopped":
-        st.info(_stopped_text(len(snap.history)), icon=":material/stop_circle:")
+        st.info(_stopped_text(len(snap.history), job.abandoned), icon=":material/stop_circle:")
     elif snap.status == "cancelled":
         st.info("Cancelled before it started: the network and the runs are as they were.",
                 icon=":material/cancel:")
@@ -126,8 +134,9 @@ def _status(job, snap):
         st.error(snap.message, icon=":material/error:")
 
 
-def _stopped_text(epochs):
-    stopped = f"Stopped: you pressed Stop during epoch {epochs + 1}."
+def _stopped_text(epochs, abandoned):
+    stopped = (f"Stopped during epoch {epochs + 1}: the server ended the training because no browser tab "
+               "had this page open." if abandoned else f"Stopped: you pressed Stop during epoch {epochs + 1}.")
     if not epochs:
         return f"{stopped} No epoch had finished; the network keeps what it learned so far."
     return f"{stopped} The network keeps the {epochs_text(epochs)} it finished."
