@@ -79,3 +79,12 @@ ten epochs of the largest network on the largest training set (about a quarter o
 DISCONNECTED_TRAINING_SECONDS = _env_int("DISCONNECTED_TRAINING_SECONDS", 90)
 """A training whose browser session has had no open tab for this long is stopped. Longer than a
 page switch or a network blip, and well under three minutes."""
+
+MAX_MODELS_PER_SESSION = _env_int("MAX_MODELS_PER_SESSION", 10)
+"""Models one browser session may keep saved on the server (private and published)."""
+
+MAX_SAVED_MODELS = _env_int("MAX_SAVED_MODELS", 200)
+"""Model files the server keeps in all; beyond it the oldest unpublished ones are removed."""
+
+MAX_SAVED_MODEL_BYTES = _env_int("MAX_SAVED_MODEL_BYTES", 1024 ** 3)
+"""Bytes of model files the server keeps in all; beyond it the oldest unpublished ones are removed."""

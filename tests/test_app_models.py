@@ -34,6 +34,17 @@ def _save(at, name, replace=False):
     return click(at, "save_button")
 
 
+def _own_file(folder, at, name):
+    """Where the session ``at`` keeps its private model ``name`` (ui.model_store's layout)."""
+    return folder / "private" / at.session_state["model_owner"] / f"{name}.npz"
+
+
+def _publish(at, name):
+    at.selectbox(key="load_choice").set_value(name)
+    run(at)  # choosing one of the session's own models shows its Publish button
+    return click(at, "publish_button")
+
+
 def test_save_then_load_in_another_session_round_trips(models_folder):
     first = _trained_session()
     net = app_data(first).net
@@ -42,8 +53,11 @@ def test_save_then_load_in_another_session_round_trips(models_folder):
     no_exception(first)
     assert texts(first.sidebar.success) == ["Saved as 'my-first-net'."]
     assert app_data(first).model_name == "my-first-net"
-    assert sorted(p.name for p in models_folder.iterdir()) == ["default.npz", "my-first-net.npz"]
-    assert same_weights(Net.load(models_folder / "my-first-net.npz"), net)
+    assert sorted(p.name for p in models_folder.iterdir()) == ["default.npz", "private"]
+    assert same_weights(Net.load(_own_file(models_folder, first, "my-first-net")), net)
+    assert new_app().selectbox(key="load_choice").options == ["default"]  # private until published
+    _publish(first, "my-first-net")
+    no_exception(first)
 
     second = new_app()
     assert second.selectbox(key="load_choice").options == ["default", "my-first-net"]
@@ -56,6 +70,7 @@ def test_save_then_load_in_another_session_round_trips(models_folder):
     assert loaded.test_accuracy == net.test_accuracy
     assert loaded.history == net.history
     assert app_data(second).model_name == "my-first-net"
+    assert second.text_input(key="save_name").value == ""  # not pre-filled with another session's name
     assert sidebar_accuracy(second) == sidebar_accuracy(first) == f"{100 * net.test_accuracy:.2f}%"
     # the loaded network is what the pages use
     go(second, "pages/home.py")
@@ -70,7 +85,7 @@ def test_save_then_load_in_another_session_round_trips(models_folder):
 def test_an_existing_name_is_only_replaced_when_asked(models_folder):
     at = _trained_session()
     _save(at, "keep")
-    path = models_folder / "keep.npz"
+    path = _own_file(models_folder, at, "keep")
     saved = path.read_bytes()
     click(at, "default_button")  # now the current network differs from the saved one
     _save(at, "keep")
@@ -84,7 +99,8 @@ def test_an_existing_name_is_only_replaced_when_asked(models_folder):
     assert texts(at.sidebar.success) == ["Saved as 'keep'."]
     assert path.read_bytes() != saved
     assert same_weights(Net.load(path), app_data(at).net)
-    assert sorted(p.name for p in models_folder.iterdir()) == ["default.npz", "keep.npz"]
+    assert sorted(p.name for p in models_folder.iterdir()) == ["default.npz", "private"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["keep.npz"]
 
 
 @pytest.mark.parametrize("name", ["../../x", "/etc/passwd", ".hidden", "default", "DEFAULT.npz", "a/b", "..",

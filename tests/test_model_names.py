@@ -68,6 +68,11 @@ def test_a_saved_name_is_listed_loads_and_is_suggested_again(models_folder, type
     no_exception(first)
     assert sidebar_messages(first, "success") == [f"Saved as '{name}'."]
     assert first.text_input(key="save_name").value == name  # saving the suggestion again means the same model
+    assert new_app().selectbox(key="load_choice").options == ["default"]  # private until published
+    first.selectbox(key="load_choice").set_value(name)
+    run(first)  # choosing one of the session's own models shows its Publish button
+    click(first, "publish_button")
+    no_exception(first)
 
     second = new_app()
     assert second.selectbox(key="load_choice").options == ["default", name]
@@ -76,7 +81,7 @@ def test_a_saved_name_is_listed_loads_and_is_suggested_again(models_folder, type
     assert sidebar_messages(second, "success") == [f"Loaded '{name}'."]
     assert app_data(second).model_name == name
     assert same_weights(app_data(second).net, app_data(first).net)
-    assert second.text_input(key="save_name").value == name
+    assert second.text_input(key="save_name").value == ""  # another session's name is not suggested
 
 
 def test_a_file_saved_with_a_double_extension_is_listed_and_loads(models_folder):
@@ -90,7 +95,7 @@ def test_a_file_saved_with_a_double_extension_is_listed_and_loads(models_folder)
     assert not at.sidebar.error, sidebar_messages(at, "error")
     assert sidebar_messages(at, "success") == ["Loaded 'x.npz'."]
     assert same_weights(app_data(at).net, net)
-    assert at.text_input(key="save_name").value == "x"
+    assert at.text_input(key="save_name").value == ""  # a published model's name is not this session's
 
 
 @pytest.mark.parametrize("uploaded, download", [("network.npz", "network.npz"), ("x.npz.npz", "x.npz"),
@@ -172,7 +177,8 @@ def test_a_name_differing_only_in_capitals_is_refused(models_folder):
     assert sidebar_messages(at, "error") == [
         "'keep' differs from the saved model 'Keep' only in capitals; choose another name, "
         "or type 'Keep' to replace that model."]
-    assert sorted(p.name for p in models_folder.iterdir()) == ["Keep.npz", "default.npz"]
+    own = models_folder / "private" / at.session_state["model_owner"]
+    assert sorted(p.name for p in own.iterdir()) == ["Keep.npz"]
 
 
 def test_the_help_states_the_rule_the_messages_apply():
