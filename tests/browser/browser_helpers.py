@@ -111,16 +111,10 @@ def assert_no_exception(page):
     assert "Error running app" not in text
 
 
-def assert_not_truncated(locator):
-    """No element in ``locator`` cuts its text off (an ellipsis: wider content than box)."""
-    cut = locator.evaluate("""el => [el, ...el.querySelectorAll('*')]
-        .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).textOverflow === 'ellipsis')
-        .map(e => e.textContent)""")
-    assert not cut, f"text cut off with an ellipsis: {cut}"
-
-
-_CLIPPED_TEXTS = """root => Array.from(root.querySelectorAll('*')).filter(e => {
+_CLIPPED_TEXTS = """root => [root, ...root.querySelectorAll('*')].filter(e => {
     const style = getComputedStyle(e);
+    const text = e.textContent.trim();
+    if (text && style.textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1) return true;  // cut with '…'
     if (e.clientWidth <= 1 || ['auto', 'scroll'].includes(style.overflowX)) return false;  // hidden or scrolls
     if (e.tagName === 'INPUT') {  // a select box or field whose value does not fit its box
         if (['checkbox', 'radio', 'file', 'hidden', 'range'].includes(e.type)) return false;
@@ -129,14 +123,29 @@ _CLIPPED_TEXTS = """root => Array.from(root.querySelectorAll('*')).filter(e => {
         const room = e.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
         return context.measureText(e.value || e.placeholder || '').width > room + 1;
     }
-    return style.overflowX !== 'visible' && e.textContent.trim() !== '' && e.scrollWidth > e.clientWidth + 1;
+    return style.overflowX !== 'visible' && text !== '' && e.scrollWidth > e.clientWidth + 1;
 }).map(e => e.value || e.placeholder || e.textContent.trim())"""
 
 
-def clipped_texts(page):
-    """Texts the app shows cut off: wider than a box that hides its overflow (a metric's value,
-    a label, the value in a select box or field); scrolling boxes (tables) are not counted."""
-    return page.locator("[data-testid=stApp]").evaluate(_CLIPPED_TEXTS)
+def clipped_texts(scope):
+    """Texts shown cut off in ``scope`` (a page: the whole app; or a locator): wider than a box that
+    hides its overflow (a metric's value, a label, the value in a select box or field, text ending
+    in an ellipsis); scrolling boxes (tables) are not counted."""
+    root = scope.locator("[data-testid=stApp]") if scope is _page_of(scope) else scope
+    return root.evaluate(_CLIPPED_TEXTS)
+
+
+def assert_not_truncated(scope):
+    cut = clipped_texts(scope)
+    assert not cut, f"text cut off: {cut}"
+
+
+def sideways_overflow(page):
+    """How far the page's content sticks out sideways, in px (0: none): the main area or the document."""
+    return page.evaluate("""() => {
+        const main = document.querySelector('[data-testid=stMain]');
+        return Math.max(main.scrollWidth - main.clientWidth, document.scrollingElement.scrollWidth - innerWidth);
+    }""")
 
 
 def assert_app_frame(page):

@@ -12,7 +12,7 @@ import pytest
 
 from browser_helpers import (alert, assert_no_exception, canvas_pixels, doc_screenshot, draw_strokes, expect,
                              in_canvas, main, metric, metric_value, navigate, open_page, script_runs,
-                             seen_pixels, set_epochs, touch_strokes, wait_for_app, wait_for_images)
+                             seen_pixels, set_epochs, sideways_overflow, touch_strokes, wait_for_app, wait_for_images)
 from core.drawn_digits import MULTI_STROKE_STYLES, hand_drawn_strokes
 from core.preprocess import to_mnist
 
@@ -236,8 +236,7 @@ def test_drawing_with_a_finger_on_a_phone(phone_page, app_url):
     assert_strokes_on_canvas(pixels, strokes)
     value = metric_value(main(page), "Prediction")
     expect(value).to_be_in_viewport()
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
-    overflow = main(page).evaluate("el => el.scrollWidth - el.clientWidth")
+    overflow = sideways_overflow(page)
     assert overflow <= 0, f"the page scrolls {overflow} px sideways"
 
     main(page).get_by_role("button", name="Undo", exact=True).tap()  # the toolbar answers a finger

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from browser_helpers import (alert, assert_no_exception, assert_not_truncated, canvas_pixels, draw_strokes, expect,
-                             in_canvas, main, metric, metric_value, open_page, touch_strokes, wait_for_app)
+                             in_canvas, main, metric, metric_value, open_page, sideways_overflow, touch_strokes,
+                             wait_for_app)
 from core.drawn_digits import hand_drawn_strokes
 
 pytestmark = pytest.mark.browser
@@ -103,7 +104,7 @@ def test_the_canvas_is_whole_and_the_reading_beside_it(page, app_url, screen):
     reading = metric(main(page), "Prediction").bounding_box()
     assert reading["x"] >= box["x"] + box["width"], "the reading is not beside the canvas"
     assert_not_truncated(main(page))
-    overflow = main(page).evaluate("el => el.scrollWidth - el.clientWidth")
+    overflow = sideways_overflow(page)
     assert overflow <= 0, f"the page scrolls {overflow} px sideways"
     assert_no_exception(page)
 

@@ -3,21 +3,13 @@ import re
 
 import pytest
 
-from browser_helpers import (PAGE_TITLES, clipped_texts, expect, main, open_page, wait_for_app,
-                             wait_for_images)
+from browser_helpers import (PAGE_TITLES, clipped_texts, expect, main, open_page, sideways_overflow,
+                             wait_for_app, wait_for_images)
 from core import limits
 
 pytestmark = pytest.mark.browser
 
 PHONE_PAGE_HEIGHT = 5_000  # px: a page a person can still scroll through on a phone
-
-
-def _main_overflow(page):
-    """How far the main area's content sticks out sideways (0: none)."""
-    return page.evaluate("""() => {
-        const main = document.querySelector('[data-testid=stMain]');
-        return Math.max(main.scrollWidth - main.clientWidth, document.scrollingElement.scrollWidth - innerWidth);
-    }""")
 
 
 def _number_field(page, label):
@@ -37,7 +29,7 @@ def test_nothing_is_cut_off_on_a_1024_px_screen(laptop_page, app_url, path):
     open_page(laptop_page, app_url, "" if path == "home" else path)
     wait_for_images(laptop_page)
     assert clipped_texts(laptop_page) == []
-    assert _main_overflow(laptop_page) <= 1
+    assert sideways_overflow(laptop_page) <= 1
 
 
 def test_build_and_train_at_1024_px_with_the_longest_settings(laptop_page, app_url):
@@ -51,7 +43,7 @@ def test_build_and_train_at_1024_px_with_the_longest_settings(laptop_page, app_u
     _set_number(page, "Hidden layers", limits.MAX_HIDDEN_LAYERS)
     expect(main(page).get_by_text(re.compile(f"^Layer {limits.MAX_HIDDEN_LAYERS} neurons$"))).to_be_visible()
     assert clipped_texts(page) == []
-    assert _main_overflow(page) <= 1
+    assert sideways_overflow(page) <= 1
 
 
 def test_the_architecture_diagram_stays_legible_at_the_largest_depth(laptop_page, app_url):
@@ -86,4 +78,4 @@ def test_thumbnails_stay_a_grid_on_a_phone(phone_page, app_url, path, caption, c
     assert len(rows) <= count / 3 + 2, f"{count} thumbnails on {len(rows)} rows: they stack instead of a grid"
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     assert height < PHONE_PAGE_HEIGHT, f"the {PAGE_TITLES[path]} page is {height} px tall on a phone"
-    assert _main_overflow(page) <= 1
+    assert sideways_overflow(page) <= 1
