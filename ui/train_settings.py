@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from core import Net
 from core.training import check_fit_settings
 
+from .training_job import check_run_budget
+
 OUTPUT_COSTS = {
     "sigmoid + quadratic": ("sigmoid", "quadratic"),
     "sigmoid + cross-entropy": ("sigmoid", "cross_entropy"),
@@ -36,11 +38,13 @@ class TrainSettings:
         output, cost = OUTPUT_COSTS[self.output_cost]
         return Net(self.sizes, hidden=self.hidden, output=output, cost=cost, init=self.init, seed=self.seed)
 
-    def check(self):
-        """ValueError if these learning settings cannot be trained (before anything starts)."""
+    def check(self, sizes=None):
+        """ValueError if these learning settings cannot be trained (before anything starts), on a
+        network of ``sizes`` (default: the one these settings build), within this server's budget."""
         options = self.fit_options()
         del options["augment"]
         check_fit_settings(self.train_size, **options)
+        check_run_budget(self.sizes if sizes is None else sizes, self.train_size, self.epochs)
 
     def fit_options(self):
         """Keyword arguments for Net.fit (progress reported about 50 times an epoch)."""

@@ -5,7 +5,7 @@ import streamlit as st
 from . import charts, resources
 from .session import Run, browser_tab_open, flash
 from .sidebar import epochs_text
-from .training_job import QueueFull, TrainingJob, check_run_budget, failure_to_learn
+from .training_job import QueueFull, TrainingJob, failure_to_learn
 
 POLL_SECONDS = 0.5
 COMPARE_KEY = "compare_choice"
@@ -35,7 +35,6 @@ def _busy(data):
 def _train_new(data, settings):
     try:
         settings.check()
-        check_run_budget(settings.sizes, settings.train_size, settings.epochs)
         net = settings.build()
     except ValueError as error:
         st.error(f"These settings cannot be trained: {error}")
@@ -48,8 +47,7 @@ def _train_new(data, settings):
 def _continue(data, settings):
     net = data.net
     try:
-        settings.check()
-        check_run_budget(net.sizes, settings.train_size, settings.epochs)
+        settings.check(net.sizes)
     except ValueError as error:
         st.error(f"These settings cannot be trained: {error}")
         return
