@@ -1,5 +1,8 @@
 """Activation functions, each with its derivative written in terms of its own
 output, so the backward pass needs only the stored activations."""
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
 
@@ -61,13 +64,13 @@ def softmax(z, out=None):
     return out
 
 
+@dataclass(frozen=True)
 class Activation:
     """A named activation: ``forward(z, out)`` and ``grad(a, out)`` = f'(z) from a = f(z)."""
 
-    def __init__(self, name, forward, grad):
-        self.name = name
-        self.forward = forward
-        self.grad = grad
+    name: str
+    forward: Callable
+    grad: Callable
 
 
 HIDDEN = {

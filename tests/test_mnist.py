@@ -88,8 +88,19 @@ def test_a_missing_file_is_named(mnist_copy, name):
 
 def test_a_good_copy_elsewhere_loads(mnist_copy, mnist):
     copy = load_mnist(str(mnist_copy))
+    for dataset, n in zip(copy, (50_000, 10_000, 10_000)):
+        assert dataset.X.shape == (n, 784) and dataset.X.dtype == np.float32
+        assert dataset.y.shape == (n,) and dataset.y.dtype == np.int64
     np.testing.assert_array_equal(copy[2].y, mnist[2].y)
     np.testing.assert_array_equal(copy[1].X[:50], mnist[1].X[:50])
+
+
+def test_an_idx_file_with_the_wrong_number_of_dimensions_is_named():
+    """The IDX header's magic number says how many dimensions follow (3 for images, 1 for labels)."""
+    labels = (0x0801).to_bytes(4, "big") + (3).to_bytes(4, "big") + bytes([7, 2, 1])
+    np.testing.assert_array_equal(mnist_module._parse_idx(labels, "labels.gz", 1), [7, 2, 1])
+    with pytest.raises(MnistError, match=r"^MNIST file labels.gz is not an IDX file with 3 dimensions$"):
+        mnist_module._parse_idx(labels, "labels.gz", 3)
 
 
 def test_mnist_error_is_an_os_error():

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from core import preprocess
-from core.preprocess import load_image, preview_image, to_mnist
+from core.preprocess import load_image, preview_image, reading_copy, to_mnist
 
 # --------------------------------------------------------------------------
 # Helpers
@@ -490,3 +490,559 @@ def test_preview_fits_in_the_box_in_a_mode_browsers_show(mode):
     small = preview_image(picture.resize((28, 14)), 280)
     assert small.size == (28, 14)  # never enlarged (the page shows it at the canvas's size)
     preview.save(io.BytesIO(), format="PNG")
+
+
+# --------------------------------------------------------------------------
+# Exact results: a clean canvas is read pixel for pixel
+# --------------------------------------------------------------------------
+# On a clean canvas (exact black background, no noise) the ink is the grey level
+# over the brightest one, so the steps of the recipe can be checked exactly:
+# the box drawn around the ink, the 20 px scale, the centre of mass and the
+# "nothing drawn" limits.
+
+
+def _graded_seven() -> np.ndarray:
+    """A 20 x 12 px '7' (uint8), its grey levels graded so that every pixel matters."""
+    seven = np.zeros((20, 12), np.uint8)
+    seven[0:2, :] = np.linspace(80, 255, 12).round()
+    for row in range(2, 20):
+        col = round(11 - (row - 2) * 10 / 17)
+        seven[row, max(col - 1, 0) : col + 1] = 40 + row * 10
+    return seven
+
+
+def _on_canvas(digit: np.ndarray, at: tuple[int, int], shape: tuple[int, int] = (64, 64)) -> np.ndarray:
+    canvas = np.zeros(shape, np.uint8)
+    canvas[at[0] : at[0] + digit.shape[0], at[1] : at[1] + digit.shape[1]] = digit
+    return canvas
+
+
+def _assert_pasted_and_centred(out: np.ndarray, digit: np.ndarray) -> None:
+    """``out`` is ``digit`` (scaled to a maximum of 1) pasted whole into the 28 x 28 field, its
+    centre of mass within half a pixel of (14, 14), or the digit against the side it leans to."""
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    expected = digit.astype(np.float64) / digit.max()
+    rows, cols = np.flatnonzero(out.any(axis=1)), np.flatnonzero(out.any(axis=0))
+    top, left = rows[0], cols[0]
+    np.testing.assert_allclose(out[top : top + digit.shape[0], left : left + digit.shape[1]], expected, atol=1e-6)
+    assert out.sum() == pytest.approx(expected.sum(), abs=1e-4)  # nothing else in the field
+    for offset, com, side in zip((top, left), centre_of_mass_2d(expected), digit.shape):
+        placed = offset + com
+        if abs(placed - 14) > 0.5:  # only allowed when the digit cannot go further
+            assert (offset == 0 and placed > 14) or (offset == 28 - side and placed < 14)
+
+
+def centre_of_mass_2d(image: np.ndarray) -> tuple[float, float]:
+    total = image.sum()
+    return (
+        float((image.sum(axis=1) * np.arange(image.shape[0])).sum() / total),
+        float((image.sum(axis=0) * np.arange(image.shape[1])).sum() / total),
+    )
+
+
+def _top_heavy(digit: np.ndarray) -> np.ndarray:
+    heavy = digit.copy()
+    heavy[2:] //= 8
+    return heavy
+
+
+HEAVY = {
+    "seven": _graded_seven(),
+    "seven_top_heavy": _top_heavy(_graded_seven()),  # centre of mass near the top: pasted at row 8
+    "seven_bottom_heavy": _top_heavy(_graded_seven())[::-1].copy(),  # ... near the bottom: at row 0
+    "seven_sideways": _graded_seven().T.copy(),  # 12 x 20: the longer side across
+    "seven_left_heavy": _top_heavy(_graded_seven()).T.copy(),
+    "seven_right_heavy": _top_heavy(_graded_seven()).T[:, ::-1].copy(),
+}
+
+
+@pytest.mark.parametrize("digit", HEAVY)
+@pytest.mark.parametrize(
+    "at", [(22, 26), (0, 0), (44, 44)], ids=["middle", "touching_top_left", "touching_bottom_right"]
+)
+def test_a_digit_20_px_long_is_pasted_unchanged_with_its_centre_of_mass_in_the_middle(digit, at):
+    """No rescaling is needed: the ink is copied as is, wherever it is on the canvas, even against its border."""
+    digit = HEAVY[digit]
+    out = to_mnist(_on_canvas(digit, at))
+    _assert_pasted_and_centred(out, digit)
+    assert out.max() == 1.0
+
+
+
+def _seven_peaking_at(peak: int) -> np.ndarray:
+    seven = _graded_seven().astype(np.float64)
+    return np.round(seven * peak / 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("speck, counts", [(25, False), (26, True)], ids=["at_10_percent", "just_above"])
+def test_only_ink_above_a_tenth_of_the_strongest_counts_for_the_box(speck, counts):
+    """A faint speck far from the digit (10% of the peak ink, exactly) is left out of the bounding box."""
+    seven = _seven_peaking_at(250)
+    clean = _on_canvas(seven, (22, 26))
+    specked = clean.copy()
+    specked[60, 60] = speck
+    out = to_mnist(specked)
+    if counts:  # the box now reaches the speck: the seven is scaled down with it
+        assert bbox_side(out, level=0.3) <= 12  # 20 px of the 39 px box
+    else:
+        np.testing.assert_array_equal(out, to_mnist(clean))
+        _assert_pasted_and_centred(out, seven)
+
+
+def test_min_ink_pixels_counts_pixels_with_at_least_half_the_peak_ink():
+    seven = _seven_peaking_at(250)
+    seven[seven == seven[5][seven[5] > 0][0]] = 125  # some pixels at exactly half the peak ...
+    seven[seven == seven[9][seven[9] > 0][0]] = 124  # ... and some just below
+    canvas = _on_canvas(seven, (22, 26))
+    inked = int(np.count_nonzero(seven >= 125))
+    assert to_mnist(canvas, min_ink_pixels=inked) is not None
+    assert to_mnist(canvas, min_ink_pixels=inked + 1) is None
+
+
+def test_min_extent_is_a_fraction_of_the_canvas_longer_side():
+    """The seven is 20 px tall on a 160 x 80 canvas: 1/8 of its longer side."""
+    canvas = _on_canvas(_graded_seven(), (70, 34), shape=(160, 80))
+    assert to_mnist(canvas, min_extent=0.125) is not None
+    assert to_mnist(canvas, min_extent=0.13) is None
+    sideways = _on_canvas(_graded_seven().T, (34, 70), shape=(80, 160))
+    assert to_mnist(sideways, min_extent=0.125) is not None
+    assert to_mnist(sideways, min_extent=0.13) is None
+
+
+@pytest.mark.parametrize("scale", [1, 2], ids=["canvas_64", "canvas_2048_read_at_1024"])
+def test_ink_less_than_dot_span_pen_widths_across_is_a_dot(scale):
+    """The seven is 20 px tall, one of them the anti-aliased rim: 19 px = 2.5 pen widths of 7.6 px.
+
+    The pen is given in the input's pixels: on a big canvas, read at half size, it is twice as wide
+    (and the seven, drawn twice as big, is read exactly as the small one).
+    """
+    seven = np.kron(_graded_seven(), np.ones((scale, scale), np.uint8))
+    canvas = _on_canvas(seven, (22 * scale, 26 * scale), shape=(64 * scale, 64 * scale) if scale == 1 else (2048, 2048))
+    read = {pen: to_mnist(canvas, pen_width=pen * scale, min_extent=0.01) for pen in (7.59, 7.6, 7.61)}
+    assert read[7.59] is not None and read[7.6] is not None
+    assert read[7.61] is None
+    np.testing.assert_allclose(read[7.6], to_mnist(_on_canvas(_graded_seven(), (22, 26))), atol=1e-3)
+
+
+def _bar(thickness: int, length: int, canvas: int = 100) -> np.ndarray:
+    ink = np.zeros((canvas, canvas), np.uint8)
+    ink[40 : 40 + thickness, 10 : 10 + length] = 255
+    return ink
+
+
+def _diamond_with_tail(tail: int) -> np.ndarray:
+    """A diamond 9 px across (|dx| + |dy| <= 4) with a 1 px line ``tail`` px long from its centre."""
+    yy, xx = np.mgrid[:60, :60]
+    ink = np.where(np.abs(yy - 30) + np.abs(xx - 20) <= 4, 255, 0).astype(np.uint8)
+    ink[30, 20 : 20 + tail] = 255
+    return ink
+
+
+@pytest.mark.parametrize(
+    "ink, is_a_dot",
+    [
+        (_bar(5, 13), True),  # 5 px pen: 13 - 1 < 2.5 * 5
+        (_bar(5, 14), False),
+        (_bar(1, 3), True),  # 1 px pen: 3 - 1 < 2.5
+        (_bar(1, 4), False),
+        # The widest disc in a diamond is narrower than the diamond: about 7 of its 9 px.
+        (_diamond_with_tail(14), True),  # 18 px across: 17 < 2.5 * 7
+        (_diamond_with_tail(15), False),  # 19 px
+        # Measured on a copy of at most 64 px, then scaled back: a 30 px pen.
+        (_bar(30, 70, canvas=200), True),
+        (_bar(30, 80, canvas=200), False),
+    ],
+    ids=["bar_5x13", "bar_5x14", "bar_1x3", "bar_1x4", "diamond_18", "diamond_19", "bar_30x70", "bar_30x80"],
+)
+def test_without_a_pen_width_the_thickest_stroke_is_the_pen(ink, is_a_dot):
+    """The pen of a picture is the widest disc that fits in its ink; less than 2.5 of them across is a dot."""
+    assert (to_mnist(ink, min_ink_pixels=1, min_extent=0) is None) == is_a_dot
+
+
+# --------------------------------------------------------------------------
+# Exact grey levels of deep, float and odd pictures
+# --------------------------------------------------------------------------
+
+
+def _rounded(values) -> np.ndarray:
+    """Round half up to uint8, the way a grey level is quantised."""
+    return np.floor(np.asarray(values, np.float64) + 0.5).astype(np.uint8)
+
+
+def _stretched(values) -> np.ndarray:
+    """``values`` stretched from [min, max] to [0, 255], rounded."""
+    values = np.asarray(values, np.float64)
+    return _rounded((values - values.min()) * 255 / (values.max() - values.min()))
+
+
+_NAN, _INF = np.nan, np.inf
+DEEP_LEVELS = {  # mode, values, expected 8-bit grey levels
+    "float_0_to_1_scaled_by_255": ("F", [[0, 0.2, 0.6], [0.25, 0.9, 0.5]], _rounded([[0, 51, 153], [63.75, 229.5, 127.5]])),
+    "float_reaching_1_scaled_by_255": ("F", [[0.2, 1, 0.4], [0.6, 0.8, 0.3]], _rounded([[51, 255, 102], [153, 204, 76.5]])),
+    "float_just_above_1_kept": ("F", [[0, 0.4, 1.2], [1.5, 2, 0.6]], [[0, 0, 1], [2, 2, 1]]),
+    "float_0_to_255_kept": ("F", [[0, 1.5, 3.2], [100.7, 254.4, 255]], _rounded([[0, 1.5, 3.2], [100.7, 254.4, 255]])),
+    "int_0_to_255_kept": ("I", [[0, 1, 7], [200, 254, 255]], [[0, 1, 7], [200, 254, 255]]),
+    "int_0_and_1_kept": ("I", [[0, 1, 1], [0, 0, 1]], [[0, 1, 1], [0, 0, 1]]),
+    "int_3_to_255_kept": ("I", [[3, 4, 100], [200, 254, 255]], [[3, 4, 100], [200, 254, 255]]),
+    "int_0_to_256_stretched": ("I", [[0, 200, 256], [10, 100, 50]], _stretched([[0, 200, 256], [10, 100, 50]])),
+    "int_stretched": ("I", [[-1000, 0, 1000], [2000, 3000, 3000]], _stretched([[-1000, 0, 1000], [2000, 3000, 3000]])),
+    "int_above_255_stretched": ("I", [[256, 300, 1000], [256, 512, 4000]], _stretched([[256, 300, 1000], [256, 512, 4000]])),
+    "float_stretched": ("F", [[-0.5, 0, 0.5], [1, 1.5, 0.25]], _stretched([[-0.5, 0, 0.5], [1, 1.5, 0.25]])),
+    "uint16_stretched": ("I;16", [[0, 257, 1000], [30000, 65535, 65535]], _stretched([[0, 257, 1000], [30000, 65535, 65535]])),
+    "constant_above_255_is_black": ("I", [[1000] * 3, [1000] * 3], np.zeros((2, 3))),
+    "nan_is_black": ("F", [[_NAN, 0.2, 0.6], [1, _NAN, 0]], _rounded([[0, 51, 153], [255, 0, 0]])),
+    "infinities_at_the_ends": ("F", [[_INF, 0.2, 0.6], [-_INF, 0.4, 0]], _rounded([[255, 51, 153], [0, 102, 0]])),
+    "nan_and_infinities_only": ("F", [[_NAN, _INF, -_INF], [_INF, _NAN, -_INF]], [[0, 255, 0], [255, 0, 0]]),
+    "all_nan_is_black": ("F", [[_NAN] * 3, [_NAN] * 3], np.zeros((2, 3))),
+}
+
+
+def _deep_picture(mode: str, values) -> Image.Image:
+    dtype = {"F": np.float32, "I": np.int32, "I;16": np.uint16}[mode]
+    picture = Image.fromarray(np.asarray(values, dtype=dtype))
+    assert picture.mode == mode
+    return picture
+
+
+@pytest.mark.parametrize("case", DEEP_LEVELS)
+def test_deep_grey_levels_are_read_and_shown_as_documented(case):
+    """Floats within [0, 1] times 255; values within [0, 255] kept; others stretched from [min, max]; NaN black."""
+    mode, values, expected = DEEP_LEVELS[case]
+    picture = _deep_picture(mode, values)
+    copy = reading_copy(picture)
+    assert copy.mode == "L"
+    np.testing.assert_array_equal(np.asarray(copy), np.asarray(expected, np.uint8))
+    shown = preview_image(picture, 100)
+    assert shown.mode == "L"
+    np.testing.assert_array_equal(np.asarray(shown), np.asarray(expected, np.uint8))
+
+
+@pytest.mark.parametrize("case", ["float_0_to_1_scaled_by_255", "int_0_to_255_kept", "int_stretched", "nan_is_black"])
+def test_arrays_are_read_with_the_same_grey_levels_as_pictures(case):
+    mode, values, _ = DEEP_LEVELS[case]
+    array = np.asarray(values, np.float64 if mode == "F" else np.int64)
+    canvas = np.kron(array, np.ones((20, 20)))  # big enough to be read as a digit
+    grey = np.asarray(reading_copy(_deep_picture(mode, values)))
+    reference = Image.fromarray(np.kron(grey, np.ones((20, 20), np.uint8)))
+    np.testing.assert_array_equal(to_mnist(canvas, min_ink_pixels=1), to_mnist(reference, min_ink_pixels=1))
+
+
+def test_tall_deep_pictures_are_converted_whole():
+    """Deep pictures are converted a band of rows at a time: every band gets the same mapping."""
+    values = np.arange(1000 * 3, dtype=np.int32).reshape(1000, 3) * 7 - 5000
+    expected = _rounded((values - values.min()) * 255 / (values.max() - values.min()))
+    np.testing.assert_array_equal(np.asarray(reading_copy(Image.fromarray(values))), expected)
+
+
+def test_bool_and_uint8_arrays():
+    ink = draw_two()
+    np.testing.assert_array_equal(to_mnist(ink > 127), to_mnist(np.where(ink > 127, 255, 0).astype(np.uint8)))
+    strided = np.repeat(ink, 2, axis=1)[:, ::2]  # a non-contiguous view of the same pixels
+    assert not strided.flags.c_contiguous
+    np.testing.assert_array_equal(to_mnist(strided), to_mnist(ink))
+
+
+def _with_transparency(picture: Image.Image) -> Image.Image:
+    picture.info["transparency"] = 0
+    return picture
+
+
+PREVIEW_MODES = {  # picture -> the mode it is shown in
+    "1": (lambda: Image.new("1", (6, 4), 1), "L"),
+    "L": (lambda: Image.new("L", (6, 4), 9), "L"),
+    "LA": (lambda: Image.new("LA", (6, 4), (9, 90)), "LA"),
+    "RGB": (lambda: Image.new("RGB", (6, 4), (1, 2, 3)), "RGB"),
+    "RGBA": (lambda: Image.new("RGBA", (6, 4), (1, 2, 3, 4)), "RGBA"),
+    "P": (lambda: Image.new("P", (6, 4), 0), "RGB"),
+    "P_transparent": (lambda: _with_transparency(Image.new("P", (6, 4), 0)), "RGBA"),
+    "PA": (lambda: Image.new("PA", (6, 4)), "RGBA"),
+    "RGBa": (lambda: Image.new("RGBA", (6, 4), (1, 2, 3, 4)).convert("RGBa"), "RGBA"),
+    "CMYK": (lambda: Image.new("CMYK", (6, 4)), "RGB"),
+    "YCbCr": (lambda: Image.new("YCbCr", (6, 4)), "RGB"),
+    "I;16": (lambda: Image.new("I;16", (6, 4), 300), "L"),
+    "I": (lambda: Image.new("I", (6, 4), 300), "L"),
+    "F": (lambda: Image.new("F", (6, 4), 0.5), "L"),
+}
+
+
+@pytest.mark.parametrize("case", PREVIEW_MODES)
+def test_preview_mode_of_each_picture_mode(case):
+    make, shown_mode = PREVIEW_MODES[case]
+    picture = make()
+    preview = preview_image(picture, 100)
+    assert preview.mode == shown_mode and preview.size == (6, 4)
+    if case == "1":
+        assert np.asarray(preview).min() == 255  # a white bilevel picture stays white
+    if case in ("L", "LA", "RGB", "RGBA"):
+        assert preview.tobytes() == picture.tobytes()  # already shown as is
+
+
+@pytest.mark.parametrize(
+    "size, side, fitted",
+    [((700, 350), 280, (280, 140)), ((350, 700), 280, (140, 280)), ((1000, 1), 280, (280, 1)),
+     ((1, 1000), 280, (1, 280)), ((1000, 3), 100, (100, 1)), ((280, 280), 280, (280, 280)), ((30, 20), 280, (30, 20))],
+)
+@pytest.mark.parametrize("mode", ["L", "I;16"])
+def test_preview_size_fits_the_box_never_enlarged_never_empty(size, side, fitted, mode):
+    assert preview_image(Image.new(mode, size), side).size == fitted
+
+
+@pytest.mark.parametrize(
+    "size, working",
+    [((2048, 1000), (1024, 500)), ((1000, 2048), (500, 1024)), ((3000, 1), (1024, 1)), ((1024, 700), (1024, 700))],
+)
+def test_the_reading_copy_is_at_most_the_working_side(size, working):
+    assert reading_copy(Image.new("L", size, 200)).size == working
+
+
+@pytest.mark.parametrize("mode", ["1", "P", "L", "I;16"])
+def test_a_big_picture_is_averaged_down_not_sampled(mode):
+    """A fine checkerboard 2048 px wide is read at 1024 px as even grey, whatever its mode."""
+    board = (np.indices((2048, 2048)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    picture = Image.fromarray(board).convert(mode) if mode != "I;16" else Image.fromarray(board.astype(np.uint16) * 257)
+    copy = np.asarray(reading_copy(picture), np.float64)
+    assert copy.shape == (1024, 1024)
+    assert np.abs(copy - copy.mean()).max() <= 1 and 120 <= copy.mean() <= 135
+
+
+@pytest.mark.parametrize("mode", ["La", "RGBa"])
+def test_premultiplied_alpha_pictures_are_read_by_their_alpha(mode):
+    ink = draw_two()
+    picture = Image.fromarray(rgba_alpha(ink)).convert("RGBa")
+    picture = picture if mode == "RGBa" else Image.fromarray(rgba_alpha(ink)).convert("LA").convert("La")
+    assert picture.mode == mode
+    np.testing.assert_allclose(to_mnist(picture), to_mnist(ink), atol=1e-6)
+
+
+def test_empty_pictures_have_no_reading_copy():
+    assert reading_copy(Image.new("L", (0, 5))) is None
+    assert reading_copy(Image.new("RGB", (5, 0))) is None
+    assert to_mnist(np.zeros((5, 0, 3), np.uint8)) is None
+    assert reading_copy(Image.new("L", (1, 5))).size == (1, 5)  # one pixel wide or high is not empty
+    assert reading_copy(Image.new("L", (5, 1))).size == (5, 1)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda n: np.zeros((n, 100), np.uint8), lambda n: Image.new("L", (100, n))], ids=["array", "pil"]
+)
+def test_max_pixels_is_the_largest_picture_read(monkeypatch, make):
+    monkeypatch.setattr(preprocess, "MAX_PIXELS", 100 * 100)
+    assert to_mnist(make(100)) is None  # read (and blank)
+    with pytest.raises(ValueError, match=r"^Image is too large: 100x101 = 10,100 pixels \(the limit is 10,000\)\.$"):
+        to_mnist(make(101))
+
+
+def _saved(picture: Image.Image, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    picture.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "mode, fmt, bytes_per_pixel",
+    [("1", "PNG", 1), ("L", "PNG", 1), ("P", "PNG", 1), ("I;16", "PNG", 2), ("LA", "PNG", 4), ("RGB", "PNG", 4),
+     ("I", "TIFF", 4), ("F", "TIFF", 4)],
+)
+def test_decoded_size_limit_counts_the_bytes_pillow_keeps_per_pixel(monkeypatch, mode, fmt, bytes_per_pixel):
+    from core import limits
+
+    data = _saved(Image.new(mode, (40, 30)), fmt)
+    monkeypatch.setattr(limits, "MAX_PICTURE_BYTES", 40 * 30 * bytes_per_pixel)
+    assert load_image(data).size == (40, 30)
+    monkeypatch.setattr(limits, "MAX_PICTURE_BYTES", 40 * 30 * bytes_per_pixel - 1)
+    with pytest.raises(preprocess.PictureTooLarge, match=r"^The picture is too large \(40 × 30 pixels\) to read safely\."):
+        load_image(data)
+
+
+def test_a_missing_file_is_not_reported_as_a_bad_picture(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_image(tmp_path / "missing.png")
+
+
+def test_a_decompression_bomb_is_refused_without_dimensions(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(ValueError) as refused:
+        load_image(_saved(Image.new("L", (100, 100)), "PNG"))
+    assert str(refused.value) == (
+        "The picture is too large to read safely. Upload a smaller one: a photo of one digit "
+        "needs far fewer pixels (JPEG photos are read at a reduced size)."
+    )
+
+
+@pytest.mark.parametrize(
+    "fmt, size, reduced",
+    [("JPEG", (4400, 300), (2200, 150)), ("MPO", (4400, 300), (2200, 150)), ("JPEG", (300, 4400), (150, 2200))],
+    ids=["jpeg", "mpo", "jpeg_tall"],
+)
+def test_a_big_jpeg_or_mpo_photo_is_decoded_at_a_reduced_scale(fmt, size, reduced):
+    """Phone cameras save MPO (JPEG with a second picture): it is read reduced like any JPEG, down
+    to half size here (still at least 2 x 1024 px on its longer side)."""
+    buf = io.BytesIO()
+    photo = Image.new("RGB", size, "white")
+    photo.save(buf, format=fmt, **({"save_all": True, "append_images": [photo]} if fmt == "MPO" else {}))
+    image = load_image(buf.getvalue())
+    assert image.format == fmt
+    assert image.size == reduced
+
+
+# --------------------------------------------------------------------------
+# Exact-ish results on lit paper: the background is fitted and divided out
+# --------------------------------------------------------------------------
+
+_Y, _X = np.mgrid[-1 : 1 : 280j, -1 : 1 : 280j]
+PAPERS = {  # brightness of the paper, 0..1, over the picture
+    "even": 0.8 + 0 * _X,
+    "sloping": 0.6 + 0.2 * _X - 0.1 * _Y,
+    "vignetted": 0.7 + 0.15 * _X + 0.1 * _Y - 0.2 * _X * _X + 0.1 * _X * _Y - 0.15 * _Y * _Y,
+    "in_shadow": 0.3 + 0.1 * _X - 0.12 * _Y * _Y,  # partly darker than a quarter of white
+    "deep_shadow": 0.2 + 0.1 * _X + 0.05 * _Y,
+}
+
+
+def _ink_reference(ink: np.ndarray) -> np.ndarray:
+    """What a clean white-on-black canvas with this ink (0..1) reads as."""
+    return to_mnist(np.round(255 * ink / ink.max()).astype(np.uint8))
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_dark_ink_on_unevenly_lit_paper_is_read_relative_to_the_paper(paper):
+    """A pen absorbing 80% of the light under smooth lighting: the ink is the darkening relative to the
+    paper there (the same everywhere), except that paper darker than a quarter of white counts as 1/4."""
+    ink = draw_two() / 255.0
+    light = PAPERS[paper]
+    photo = np.round(255 * light * (1 - 0.8 * ink)).astype(np.uint8)
+    relative = ink * light / np.maximum(light, 0.25)
+    np.testing.assert_allclose(to_mnist(photo), _ink_reference(relative), atol=0.02)
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_light_ink_on_unevenly_lit_dark_paper_is_read_as_added_light(paper):
+    """Chalk on a blackboard: the ink is the light added to the (smooth) background."""
+    ink = draw_two() / 255.0
+    photo = np.round(255 * (0.1 + 0.2 * PAPERS[paper] + 0.6 * ink)).astype(np.uint8)
+    np.testing.assert_allclose(to_mnist(photo), _ink_reference(ink), atol=0.02)
+
+
+@pytest.mark.parametrize("background", [0, 100, 255])
+def test_ink_needs_a_contrast_of_24_grey_levels(background):
+    """Fainter marks (a smudge, a shadow) are not ink: 23 grey levels from the paper is nothing drawn."""
+    seven = (_graded_seven() > 0).astype(np.int64)
+    sign = -1 if background > 127 else 1
+    faint, clear = (_on_canvas((seven * level).astype(np.uint8), (22, 26)) for level in (23, 25 if background else 24))
+    assert to_mnist((background + sign * faint.astype(np.int64)).astype(np.uint8)) is None
+    out = to_mnist((background + sign * clear.astype(np.int64)).astype(np.uint8))
+    _assert_pasted_and_centred(out, _graded_seven() > 0)
+
+
+@pytest.mark.parametrize("scale", [1, 2], ids=["canvas_64", "canvas_2048_read_at_1024"])
+def test_the_pen_width_of_a_pil_picture_is_in_its_pixels(scale):
+    seven = np.kron(_graded_seven(), np.ones((scale, scale), np.uint8))
+    shape = (64, 64) if scale == 1 else (2048, 2048)
+    canvas = Image.fromarray(_on_canvas(seven, (22 * scale, 26 * scale), shape=shape))
+    assert to_mnist(canvas, pen_width=7.6 * scale, min_extent=0.01) is not None
+    assert to_mnist(canvas, pen_width=7.61 * scale, min_extent=0.01) is None
+
+
+def test_the_pen_width_is_scaled_by_the_sides_of_an_array_not_its_channels():
+    """A 3 x 3 RGBA canvas with one 3 px line: 2 px across less the rim, 2.5 pens of 0.8 px."""
+    canvas = np.zeros((3, 3, 4), np.uint8)
+    canvas[1, :, 3] = 255
+    assert to_mnist(canvas, pen_width=0.8, min_ink_pixels=1, min_extent=0) is not None
+    assert to_mnist(canvas, pen_width=0.81, min_ink_pixels=1, min_extent=0) is None
+
+
+def _brute_force_otsu(values: np.ndarray, bins: int = 256) -> float:
+    """The first bin edge t that maximises w0 * w1 * (mean0 - mean1)^2 over the split values < t | >= t."""
+    best, best_t = -1.0, None
+    for t in np.linspace(0, 1, bins + 1)[1:]:
+        low, high = values[values < t], values[values >= t]
+        score = low.size * high.size * ((low.mean() if low.size else 0) - (high.mean() if high.size else 0)) ** 2
+        if score > best * (1 + 1e-9) + 1e-300:
+            best, best_t = score, t
+    return float(best_t)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_otsu_threshold_maximises_the_between_class_variance(seed):
+    """Otsu's threshold (the texture cap of a noisy photo) on values at bin centres, against a brute-force search."""
+    rng = np.random.default_rng(seed)
+    levels = (rng.choice(256, size=rng.integers(3, 7), replace=False) + 0.5) / 256
+    values = np.repeat(levels, rng.integers(1, 50, size=levels.size))
+    assert preprocess._otsu_threshold(values) == _brute_force_otsu(values)
+
+
+@pytest.mark.parametrize("upper", [0.8, 1.0], ids=["paper_and_ink", "paper_and_peak_ink"])
+def test_otsu_threshold_of_two_clusters_is_the_first_edge_between_them(upper):
+    values = np.array([0.2] * 30 + [upper] * 10)
+    assert preprocess._otsu_threshold(values) == 52 / 256  # 0.2 lies in bin 51: [51/256, 52/256)
+
+
+def test_otsu_threshold_counts_the_peak_ink_in_the_last_bin():
+    """Ink normalised to its peak always has values of exactly 1.0: they belong to the brightest class."""
+    values = np.array([0.1] * 50 + [0.5] * 20 + [1.0] * 15)
+    assert preprocess._otsu_threshold(values) == _brute_force_otsu(values)
+
+
+@pytest.mark.parametrize("mode", ["F", "I", "I;16"])
+def test_a_deep_picture_is_shown_smaller_by_averaging_blocks_of_pixels(mode):
+    values = np.array([[0, 4000, 8000, 8000], [4000, 8000, 0, 0], [12000, 0, 2000, 6000], [0, 0, 6000, 2000]])
+    picture = _deep_picture(mode, values)
+    blocks = values.reshape(2, 2, 2, 2).mean(axis=(1, 3))  # 2 x 2 blocks: [[4000, 4000], [3000, 4000]]
+    expected = _rounded((blocks - blocks.min()) * 255 / (blocks.max() - blocks.min()))
+    np.testing.assert_array_equal(np.asarray(preview_image(picture, 2)), expected)
+
+
+@pytest.mark.parametrize("length", [30, 60])
+@pytest.mark.parametrize("across", [False, True], ids=["vertical", "horizontal"])
+def test_a_one_pixel_line_stays_one_pixel_thin(length, across):
+    """Scaled to 20 px long, a hairline is 20 x 1 px: its thickness is rounded, never made up."""
+    line = np.zeros((length, 1), np.uint8) + 255
+    line = line.T if across else line
+    out = to_mnist(_on_canvas(line, (2, 2), shape=(64, 64)))
+    expected = (1, 20) if across else (20, 1)
+    rows, cols = np.flatnonzero(out.any(axis=1)), np.flatnonzero(out.any(axis=0))
+    assert (rows.size, cols.size) == expected
+    assert out.max() == 1.0
+
+
+# --------------------------------------------------------------------------
+# Grainy paper: ink must stand out from the grain, and the grain is removed
+# --------------------------------------------------------------------------
+
+
+def _grainy(levels: np.ndarray, stroke: np.ndarray, grain: float, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """A clean stroke (``levels`` above the paper) on grey paper (60) with rounded Gaussian grain.
+
+    Returns the picture and the stroke-or-grain difference from the paper, in grey levels."""
+    noise = np.round(np.random.default_rng(seed).normal(0, grain, stroke.shape))
+    difference = np.where(stroke, levels, noise)
+    return (60 + difference).astype(np.uint8), difference
+
+
+def _robust_sigma(values: np.ndarray) -> float:
+    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
+
+
+def test_ink_must_stand_out_eight_noise_sigmas_from_grainy_paper():
+    """The grain's robust standard deviation (1.4826 x its median absolute deviation) sets how faint ink may be."""
+    stroke = draw_two() > 0
+    _, difference = _grainy(np.full(stroke.shape, 100), stroke, grain=4)
+    sigma = _robust_sigma(difference)  # in grey levels (the stroke, far above, is an outlier): 8 sigma > 24
+    assert 8 * sigma > 24 + 4
+    below, above = np.floor(8 * sigma) - 1, np.ceil(8 * sigma) + 1
+    assert above < 9 * sigma - 1
+    assert to_mnist(_grainy(np.full(stroke.shape, below), stroke, grain=4)[0]) is None
+    assert to_mnist(_grainy(np.full(stroke.shape, above), stroke, grain=4)[0]) is not None
+
+
+def test_the_grain_is_removed_by_a_threshold_of_six_sigmas_capped_at_three_quarters_of_otsu():
+    """A graded stroke on grainy paper reads as the stroke less the texture threshold (here Otsu's cap)."""
+    stroke = draw_two() > 0
+    levels = np.round(20 + 170 * np.linspace(0, 1, 280))[None, :] * stroke
+    picture, difference = _grainy(levels, stroke, grain=3)
+    distance = np.clip(difference, 0, None) / 255
+    contrast = distance.max()
+    cap, six_sigmas = 0.75 * _brute_force_otsu(distance / contrast) * contrast, 6 * _robust_sigma(difference) / 255
+    assert cap < six_sigmas
+    expected = _ink_reference(np.clip(distance - cap, 0, None))
+    np.testing.assert_allclose(to_mnist(picture), expected, atol=0.002)

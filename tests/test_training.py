@@ -1,13 +1,15 @@
 """Training: accuracy on an MNIST subset, the original data format, progress callbacks,
 stopping, divergence, optimisers, schedules, augmentation and refusals of bad settings."""
 import math
+import time
 
 import numpy as np
 import pytest
 
-from core import FitResult, Net, Progress, limits
+from core import FitResult, Net, Progress, limits, training
 from core.augment import random_affine
 from core.optimizers import learning_rate
+from core.training import check_fit_settings
 
 HISTORY_KEYS = {"epoch", "train_accuracy", "train_cost", "validation_accuracy", "validation_cost", "seconds", "eta"}
 
@@ -467,3 +469,310 @@ def test_training_is_reproducible_from_its_seed(mnist):
         assert np.array_equal(a, b)
     assert first.history[-1]["train_cost"] == again.history[-1]["train_cost"]
     assert not np.array_equal(first.weights[0], other.weights[0])
+
+
+# ----- the training loop against a NumPy reference ------------------------------------------------------
+def _reference_sgd(net, X, y, eta, batch_size, seed, epochs, lam=0.0, momentum=None, augment=False):
+    """Mini-batch SGD (or momentum) written out from the network's gradients: each epoch a fresh permutation
+    of the n examples from ``default_rng(seed)`` (distorted by ``random_affine`` with the same generator when
+    augmenting), one step per mini-batch, L2 adding lambda / n w to the weights' gradients only.
+    Returns the final parameters and, per epoch, the running (accuracy, cost) after each mini-batch, each
+    batch's predictions and cost taken before its step."""
+    X, rng = X.astype(net.dtype), np.random.default_rng(seed)
+    probe = Net.from_bytes(net.to_bytes())
+    params = _copy(net)
+    velocity = [np.zeros_like(p) for p in params]
+    n, n_weights = len(y), len(net.weights)
+    running = []
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        X_epoch = random_affine(X[order], rng) if augment else X[order]
+        y_epoch = y[order]
+        correct, cost, reports = 0, 0.0, []
+        for lo in range(0, n, batch_size):
+            xb, yb = X_epoch[lo:lo + batch_size], y_epoch[lo:lo + batch_size]
+            probe.set_parameters((params[:n_weights], params[n_weights:]))
+            correct += int(np.count_nonzero(probe.predict(xb) == yb))
+            cost += probe.evaluate(xb, yb)["cost"] * len(yb)
+            seen = lo + len(yb)
+            reports.append((correct / seen, cost / seen))
+            grads = sum(probe.gradients(xb, yb), [])
+            for i, g in enumerate(grads):
+                g = g + (lam / n * params[i] if i < n_weights else 0.0)
+                if momentum is None:
+                    params[i] = params[i] - eta * g
+                else:
+                    velocity[i] = momentum * velocity[i] - eta * g
+                    params[i] = params[i] + velocity[i]
+        running.append(reports)
+    return params, running
+
+
+@pytest.mark.parametrize("n, batch_size, epochs, eta", [(50, 20, 3, 1.0), (6, 1, 4, 0.3)],
+                         ids=["three uneven batches", "batches of one"])
+def test_training_matches_a_reference_loop_and_reports_its_running_accuracy_and_cost(small, n, batch_size, epochs,
+                                                                                     eta):
+    """Every progress report (here after each mini-batch) carries the epoch's running accuracy and mean cost
+    so far, and the history keeps the epoch's totals: what the examples scored when their batch came up."""
+    X, y = _one_batch(small, n)
+    net = Net([784, 12, 10], output="softmax", cost="cross_entropy", init="xavier", seed=5, dtype=np.float64)
+    expected, running = _reference_sgd(net, X, y, eta, batch_size, seed=2, epochs=epochs)
+    reports = []
+    result = net.fit((X, y), epochs=epochs, eta=eta, batch_size=batch_size, seed=2, callback=reports.append,
+                     progress_every=1)
+    assert result == FitResult("completed", epochs)
+    for actual, wanted in zip(net.weights + net.biases, expected):
+        np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
+    batches = len(running[0])
+    assert [(p.epoch, p.run_epoch, p.batch, p.epoch_done) for p in reports] == [
+        (epoch, epoch, batch, batch == batches) for epoch in range(1, epochs + 1) for batch in range(1, batches + 1)]
+    assert [p.running_accuracy for p in reports] == [accuracy for epoch in running for accuracy, _ in epoch]
+    assert [p.running_cost for p in reports] == pytest.approx([cost for epoch in running for _, cost in epoch],
+                                                              rel=1e-9)
+    assert [entry["train_accuracy"] for entry in net.history] == [epoch[-1][0] for epoch in running]
+    assert [entry["train_cost"] for entry in net.history] == pytest.approx([epoch[-1][1] for epoch in running],
+                                                                           rel=1e-9)
+    assert running[-1][-1][0] > running[0][-1][0]  # it learned
+
+
+def test_fit_defaults_are_plain_sgd_at_eta_3_in_batches_of_10(small):
+    X, y = _one_batch(small, 30)
+    net = Net([784, 12, 10], seed=5, dtype=np.float64)
+    expected, running = _reference_sgd(net, X, y, 3.0, 10, seed=1, epochs=1)
+    assert net.fit((X, y), seed=1) == FitResult("completed", 1)
+    for actual, wanted in zip(net.weights + net.biases, expected):
+        np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
+    assert net.history[0]["eta"] == 3.0 and net.history[0]["train_accuracy"] == running[0][-1][0]
+
+
+def test_momentum_zero_is_plain_sgd(small):
+    X, y = _one_batch(small, 30)
+    plain, momentum = Net([784, 12, 10], seed=5, dtype=np.float64), Net([784, 12, 10], seed=5, dtype=np.float64)
+    plain.fit((X, y), epochs=2, eta=1.0, seed=3)
+    momentum.fit((X, y), epochs=2, eta=1.0, seed=3, optimizer="momentum", momentum=0.0)
+    for a, b in zip(momentum.weights + momentum.biases, plain.weights + plain.biases):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("optimizer, momentum", [("sgd", None), ("momentum", 0.7)])
+def test_a_wide_first_layer_trains_like_the_reference(small, optimizer, momentum):
+    """784 x 64 weights (over 50,000) take their step inside the gradient's matrix product: the same training,
+    with weight decay and several mini-batches."""
+    X, y = _one_batch(small, 30)
+    net = Net([784, 64, 10], seed=1, dtype=np.float64)
+    expected, _ = _reference_sgd(net, X, y, 0.5, 10, seed=6, epochs=2, lam=4.0, momentum=momentum)
+    options = {"momentum": momentum} if momentum is not None else {}
+    net.fit((X, y), epochs=2, eta=0.5, batch_size=10, seed=6, weight_decay=4.0, optimizer=optimizer, **options)
+    for actual, wanted in zip(net.weights + net.biases, expected):
+        np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
+
+
+def test_augmentation_distorts_each_epoch_afresh_and_keeps_the_labels(small):
+    X, y = _one_batch(small, 20)
+    net = Net([784, 12, 10], seed=2, dtype=np.float64)
+    plain = Net.from_bytes(net.to_bytes())
+    expected, _ = _reference_sgd(net, X, y, 1.0, 10, seed=4, epochs=2, augment=True)
+    net.fit((X, y), epochs=2, eta=1.0, batch_size=10, seed=4, augment=True)
+    for actual, wanted in zip(net.weights + net.biases, expected):
+        np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
+    plain.fit((X, y), epochs=2, eta=1.0, batch_size=10, seed=4)
+    assert not np.allclose(plain.weights[0], net.weights[0])
+
+
+def test_progress_every_without_a_callback_trains_as_usual(small):
+    X, y = _one_batch(small, 30)
+    quiet, reporting = Net([784, 8, 10], seed=0), Net([784, 8, 10], seed=0)
+    quiet.fit((X, y), epochs=2, eta=1.0, seed=1)
+    assert reporting.fit((X, y), epochs=2, eta=1.0, seed=1, progress_every=1) == FitResult("completed", 2)
+    _assert_parameters_equal(reporting, _copy(quiet))
+
+
+def test_step_schedule_defaults_halve_the_rate_every_10_epochs(small):
+    X, y = _one_batch(small, 10)
+    net = Net([784, 4, 10], seed=0)
+    net.fit((X, y), epochs=11, eta=1.0, batch_size=10, schedule="step")
+    assert [entry["eta"] for entry in net.history] == [1.0] * 10 + [0.5]
+
+
+def test_reported_seconds_are_within_the_time_fit_took(small):
+    X, y = _one_batch(small, 40)
+    reports = []
+    started = time.perf_counter()
+    Net([784, 8, 10], seed=0).fit((X, y), epochs=2, eta=1.0, callback=reports.append, progress_every=1)
+    elapsed = time.perf_counter() - started
+    assert len(reports) == 8 and all(0 <= p.seconds <= elapsed for p in reports)
+    epoch_seconds = [p.history[i]["seconds"] for i, p in enumerate(p for p in reports if p.epoch_done)]
+    assert all(seconds >= 0 for seconds in epoch_seconds) and sum(epoch_seconds) <= elapsed
+    for epoch in (1, 2):  # the time within an epoch only grows
+        times = [p.seconds for p in reports if p.run_epoch == epoch]
+        assert times == sorted(times)
+
+
+# ----- data layouts and settings ------------------------------------------------------------------------------
+@pytest.mark.parametrize("augment", [False, True])
+def test_other_data_layouts_train_exactly_like_flat_arrays_of_the_network_dtype(small, augment):
+    """28 x 28 images, float64 pixels for a float32 network, whole-number float labels, labels in a list."""
+    X, y = _one_batch(small, 20)
+
+    def trained(data):
+        net = Net([784, 8, 10], seed=3)
+        net.fit(data, epochs=1, eta=1.0, batch_size=8, seed=0, augment=augment)
+        return net
+
+    reference = _copy(trained((X, y)))
+    for data in [(X.reshape(-1, 28, 28), y), (X.astype(np.float64), y), (X, y.astype(np.float64)),
+                 (X, y.astype(np.float32)), (X, list(y))]:
+        _assert_parameters_equal(trained(data), reference)
+
+
+def test_two_examples_as_arrays_or_as_a_tuple_of_original_examples(small):
+    X, y = _one_batch(small, 2)
+    from_arrays, from_pairs = Net([784, 8, 10], seed=3), Net([784, 8, 10], seed=3)
+    from_arrays.fit((X, y), eta=1.0, batch_size=2)
+    from_pairs.fit(((X[0].reshape(784, 1), int(y[0])), (X[1].reshape(784, 1), int(y[1]))), eta=1.0, batch_size=2)
+    assert len(from_arrays.history) == len(from_pairs.history) == 1
+    _assert_parameters_equal(from_pairs, _copy(from_arrays))
+
+
+def test_two_class_one_hot_targets_in_the_original_format(small):
+    X, y = _one_batch(small, 20)
+    parity = y % 2
+    one_hot = np.eye(2)
+    original = [(x.reshape(784, 1), one_hot[label].reshape(2, 1)) for x, label in zip(X, parity)]
+    from_arrays, from_pairs = Net([784, 4, 2], seed=3), Net([784, 4, 2], seed=3)
+    from_arrays.fit((X, parity), eta=1.0, batch_size=5)
+    from_pairs.fit(original, eta=1.0, batch_size=5)
+    _assert_parameters_equal(from_pairs, _copy(from_arrays))
+
+
+def test_training_on_a_single_example(small):
+    X, y = _one_batch(small, 1)
+    net = Net([784, 8, 10], seed=0)
+    assert net.fit((X, y), epochs=1, eta=1.0, batch_size=1) == FitResult("completed", 1)
+    assert net.history[0]["train_accuracy"] in (0.0, 1.0)
+
+
+@pytest.mark.parametrize("setting, name", [("step_size", "step size"), ("progress_every", "progress interval")])
+def test_step_size_and_progress_interval_stop_at_a_billion(setting, name):
+    check_fit_settings(10, **{setting: 10**9})
+    with pytest.raises(ValueError) as raised:
+        check_fit_settings(10, **{setting: 10**9 + 1})
+    assert str(raised.value) == f"{name} must be between 1 and 1000000000, got 1000000001"
+
+
+def test_check_fit_settings_accepts_the_defaults_and_the_limits():
+    check_fit_settings(10)  # fit's own defaults (batch size 10), on the smallest set they fit
+    check_fit_settings(1, 1, 0.1, 1, optimizer="momentum", momentum=0.0, step_size=10**9, progress_every=10**9)
+    check_fit_settings(20, limits.MAX_EPOCHS, 0.1, 20, weight_decay=0.0, schedule="step", step_size=1,
+                       progress_every=1)
+
+
+@pytest.mark.parametrize("data, message", [
+    (lambda X, y: (X[0], y[:1]), r"X must be (n, inputs) and y (n,), got X (784,) and y (1,)"),
+    (lambda X, y: (X, y[:, None]), r"X must be (n, inputs) and y (n,), got X (1000, 784) and y (1000, 1)"),
+    (lambda X, y: (X, y.astype(str)), "labels y must be whole numbers"),
+    (lambda X, y: (X, np.where(y == 3, 10, y)), "labels must be between 0 and 9"),
+])
+def test_bad_data_messages(small, data, message):
+    net = Net([784, 12, 10], seed=0)
+    with pytest.raises(ValueError) as raised:
+        net.fit(data(*small))
+    assert str(raised.value) == message
+
+
+def test_bad_validation_labels_are_refused_before_training(small):
+    X, y = small
+    net = Net([784, 12, 10], seed=0)
+    before = _copy(net)
+    with pytest.raises(ValueError) as raised:
+        net.fit((X[:50], y[:50]), validation=(X[:10], np.full(10, 10)))
+    assert str(raised.value) == "labels must be between 0 and 9"
+    _assert_parameters_equal(net, before)
+    assert net.history == []
+
+
+def test_a_network_with_non_finite_weights_is_refused_with_what_to_do(small):
+    net = Net([784, 8, 10], seed=0)
+    net.biases[0][2] = np.inf
+    with pytest.raises(ValueError) as raised:
+        net.fit(_one_batch(small))
+    assert str(raised.value) == ("the network has non-finite weights (NaN or infinity) and cannot be trained: "
+                                 "start from a new network or load a saved one")
+
+
+# ----- divergence messages -------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("good_epochs", [0, 1, 2])
+@pytest.mark.parametrize("stop", [False, True], ids=["cost NaN", "stopped after the blow-up"])
+def test_divergence_messages_say_what_was_kept(small, good_epochs, stop):
+    """A sigmoid network runs ``good_epochs`` epochs at eta 3, then one at 3e40: its first update overflows
+    the weights, and the next batch's cost is NaN, unless Stop is seen just before that batch."""
+    X, y = _one_batch(small, 40)
+    net = Net([784, 12, 10], seed=0)
+    epoch_ends, asked = [], []
+    blow_up = {"schedule": "step", "step_size": good_epochs, "gamma": 1e40} if good_epochs else {"eta": 3e40}
+    options = {"eta": 3.0, **blow_up}
+    result = net.fit((X, y), epochs=good_epochs + 2, batch_size=10,
+                     callback=lambda p: epoch_ends.append(_copy(net)) if p.epoch_done else None,
+                     should_stop=lambda: asked.append(1) or (stop and len(asked) == 4 * good_epochs + 2), **options)
+    assert result.status == "diverged" and result.epochs == good_epochs
+    assert len(asked) == 4 * good_epochs + 2 and len(net.history) == len(epoch_ends) == good_epochs
+    _assert_parameters_equal(net, epoch_ends[-1] if good_epochs else Net([784, 12, 10], seed=0).weights
+                             + Net([784, 12, 10], seed=0).biases)
+    kept = {0: ("the weights from before training", "restored the weights from before training"),
+            1: ("the weights from the end of epoch 1",
+                "restored the weights from the end of epoch 1, so the network keeps the 1 epoch it finished"),
+            2: ("the weights from the end of epoch 2",
+                "restored the weights from the end of epoch 2, so the network keeps the 2 epochs it finished")}
+    if stop:
+        assert result.message == (f"stopped during epoch {good_epochs + 1}, but training diverged in that epoch "
+                                  f"(the weights became NaN or infinite) at learning rate 3e+40; "
+                                  f"{kept[good_epochs][1]}. Try a smaller learning rate.")
+    else:
+        assert result.message == ("training diverged (the cost became NaN or infinite) at learning rate 3e+40; "
+                                  f"restored {kept[good_epochs][0]}. Try a smaller learning rate.")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_non_finite_validation_cost_is_divergence(small, validation):
+    """One step at eta 1e20 leaves huge but finite weights: the training cost (taken before the step) is
+    finite, but the validation cost overflows, so the epoch is not kept."""
+    X, y = _one_batch(small, 40)
+    net = Net([784, 12, 10], hidden="relu", output="softmax", cost="cross_entropy", init="he", seed=0)
+    before = _copy(net)
+    result = net.fit((X, y), epochs=2, eta=1e20, batch_size=40, validation=(validation.X[:50], validation.y[:50]))
+    assert result.status == "diverged" and result.epochs == 0
+    assert "restored the weights from before training" in result.message
+    assert net.history == []
+    _assert_parameters_equal(net, before)
+
+
+def test_a_tuning_thread_choice_times_every_mini_batch(small, monkeypatch):
+    """While the BLAS thread count is being tuned (big products, several cores), the loop asks for the
+    setting before each mini-batch (``start``) and reports that batch's duration after it (``record``)."""
+    events = []
+
+    class Tuning:
+        tuning = True
+
+        def __init__(self, batch_size, sizes):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def start(self):
+            events.append(("start", time.perf_counter()))
+
+        def record(self, seconds):
+            events.append(("record", time.perf_counter(), seconds))
+
+    monkeypatch.setattr(training, "ThreadChoice", Tuning)
+    X, y = _one_batch(small, 30)
+    assert Net([784, 8, 10], seed=0).fit((X, y), epochs=2, eta=1.0) == FitResult("completed", 2)
+    assert [event[0] for event in events] == ["start", "record"] * 6
+    for (_, started), (_, recorded, seconds) in zip(events[::2], events[1::2]):
+        assert 0 <= seconds <= recorded - started

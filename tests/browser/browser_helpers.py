@@ -11,7 +11,8 @@ Selectors relied on (Streamlit 1.5x-1.6x DOM, ``data-testid`` attributes):
 * ``stVegaLiteChart``: an Altair chart, rendered by vega-embed as SVG; each mark is an SVG element
   whose ``__data__.datum`` is the data row it draws (``g.role-mark.mark-symbol > path`` for points);
 * ``stImageContainer`` (one image, in a list too) / ``stImageCaption``: st.image;
-* ``canvas.upper-canvas``: the Fabric.js drawing canvas of streamlit-drawable-canvas.
+* ``canvas.upper-canvas``: the Fabric.js drawing canvas of streamlit-drawable-canvas, inside the open
+  shadow root of its component's host ``stBidiComponentIsolated``.
 """
 import base64
 import io
@@ -189,6 +190,36 @@ def set_epochs(page, epochs):
     wait_for_app(page)
 
 
+def set_first_layer(page, neurons):
+    """Set "Layer 1 neurons" and wait until the diagram's summary shows 784→neurons→10."""
+    field = main(page).get_by_test_id("stNumberInput").filter(has_text="Layer 1 neurons").locator("input")
+    field.fill(str(neurons))
+    field.press("Enter")
+    expect(main(page).get_by_text(f"784→{neurons}→10")).to_be_visible()
+    wait_for_app(page)
+
+
+LONG_TRAINING_EPOCHS = 200
+
+
+def prepare_long_training(page, base_url):
+    """Open Build & Train and set up a run of many minutes: 200 epochs of 20,000 examples on
+    784→300→10 (about 9.5×10¹¹ of the default run budget of 2×10¹²; some 0.6 s an epoch alone on
+    an idle 2-core machine, several seconds while others train too)."""
+    open_page(page, base_url, "train")
+    set_training_examples(page, ["End", "ArrowLeft", "ArrowLeft"], 20_000)
+    set_first_layer(page, 300)
+    set_epochs(page, LONG_TRAINING_EPOCHS)
+
+
+def start_training(page):
+    """Press "Train a new network" and wait until Stop is enabled (the run is going on or queued)."""
+    button = main(page).get_by_role("button", name="Train a new network")
+    expect(button).to_be_enabled()
+    button.click()
+    expect(main(page).get_by_role("button", name="Stop")).to_be_enabled(timeout=RUN_TIMEOUT)
+
+
 # ----- charts ------------------------------------------------------------------------------------
 
 
@@ -319,6 +350,82 @@ def script_runs(page):
     """How many script runs the page has seen finish since this was first called on it."""
     page.evaluate(COUNT_SCRIPT_RUNS)
     return page.evaluate("() => window.__scriptRuns")
+
+
+# ----- mouse-up to reading on screen -------------------------------------------------------------
+
+
+WATCH_NEXT_READING = """() => {
+    window.__latency = undefined;
+    const seen = () => Array.from(document.querySelectorAll('[data-testid=stImageContainer]')).find(
+        el => el.textContent.includes('What the network sees'));
+    const source = () => { const figure = seen(), img = figure && figure.querySelector('img');
+                           return img && img.complete && img.naturalWidth > 0 ? img.src : null; };
+    document.addEventListener('pointerup', event => {
+        const lifted = event.timeStamp, before = source();
+        const poll = () => {
+            const now = source();
+            if (now && now !== before) window.__latency = performance.now() - lifted;
+            else requestAnimationFrame(poll);
+        };
+        requestAnimationFrame(poll);
+    }, {capture: true, once: true});
+}"""
+"""Arms a one-shot watcher in the page: from the next ``pointerup`` to the first animation frame in
+which the "What the network sees" image is a new, loaded one, in ms, left in ``window.__latency``."""
+
+
+_CANVAS_IN_PLACE = """() => {
+    const canvases = [];
+    for (const host of document.querySelectorAll('[data-testid=stMain] [data-testid=stBidiComponentIsolated]')) {
+        const found = host.shadowRoot ? host.shadowRoot.querySelectorAll('canvas.upper-canvas') : [];
+        found.forEach(canvas => canvases.push([host, canvas]));
+    }
+    if (canvases.length !== 1) return false;
+    const [host, canvas] = canvases[0].map(el => el.getBoundingClientRect());
+    return ['left', 'top', 'width', 'height'].every(side => Math.abs(host[side] - canvas[side]) < 1);
+}"""
+
+
+def wait_for_canvas_in_place(page, timeout=RUN_TIMEOUT):
+    """Wait until the page has one drawing canvas and it fills its component's box.
+
+    Clear mounts a new canvas; for a moment (seconds on a loaded machine, after the script run has
+    ended) it sits below where it settles, so coordinates taken from it then miss the canvas.
+    """
+    page.wait_for_function(_CANVAS_IN_PLACE, timeout=timeout)
+
+
+def clear_drawing(page):
+    """Press the Draw page's Clear and wait for its "nothing drawn" state."""
+    main(page).get_by_role("button", name="Clear").click()
+    alert(main(page), "info", "Draw a digit on the canvas").wait_for()
+    wait_for_app(page)
+
+
+def measure_reading_latency(page, digit, style, seed, clear=True):
+    """Draw one digit (``core.drawn_digits.hand_drawn_strokes``) on the Draw page; the milliseconds
+    from its last mouse-up to its reading on screen (see ``WATCH_NEXT_READING``).
+
+    Earlier strokes are drawn 0.3 s apart and their reading is awaited first, so the figure is the
+    last stroke's. ``clear``: press Clear afterwards (False leaves the drawing and its reading shown).
+    """
+    from core.drawn_digits import hand_drawn_strokes
+
+    strokes, _ = hand_drawn_strokes(digit, seed, style=style)
+    wait_for_canvas_in_place(page)
+    strokes = [in_canvas(page, stroke) for stroke in strokes]
+    draw_strokes(page, strokes[:-1], pause=0.3)
+    page.wait_for_timeout(300)
+    wait_for_app(page)  # the earlier strokes' reading is on screen: the next one is the last stroke's
+    page.evaluate(WATCH_NEXT_READING)
+    draw_strokes(page, strokes[-1:])
+    page.wait_for_function("() => window.__latency !== undefined", timeout=30_000)
+    latency = page.evaluate("() => window.__latency")
+    wait_for_app(page)
+    if clear:
+        clear_drawing(page)
+    return latency
 
 
 # ----- screenshots -------------------------------------------------------------------------------

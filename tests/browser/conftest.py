@@ -35,6 +35,15 @@ def _serve():
     return server
 
 
+@pytest.fixture
+def own_server(browser_available):
+    """A dashboard server of the test's own: its own training queue, and the environment the test
+    set before asking for it."""
+    server = _serve()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def browser_available():
     """Skip (or, on CI, fail) when Chromium or Playwright is missing."""

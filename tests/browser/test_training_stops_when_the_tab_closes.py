@@ -9,9 +9,8 @@ import time
 
 import pytest
 
-from app_server import StreamlitServer
-from browser_helpers import (ARTIFACTS, RUN_TIMEOUT, expect, main, open_page, set_epochs, set_training_examples,
-                             sidebar, wait_for_app)
+from browser_helpers import (RUN_TIMEOUT, expect, main, open_page, set_epochs, set_first_layer, set_training_examples,
+                             sidebar)
 
 pytestmark = pytest.mark.browser
 
@@ -23,24 +22,10 @@ IDLE_DEADLINE = GRACE_SECONDS + 30.0   # seconds after the tab closed
 
 
 @pytest.fixture
-def server(browser_available, monkeypatch):
+def server(monkeypatch, request):
     """A dashboard server of this test's own, with the short grace period."""
     monkeypatch.setenv("NN_DISCONNECTED_TRAINING_SECONDS", str(GRACE_SECONDS))
-    server = StreamlitServer(ARTIFACTS)
-    try:
-        server.start()
-    except RuntimeError as error:
-        pytest.fail(str(error), pytrace=False)
-    yield server
-    server.stop()
-
-
-def set_first_layer(page, neurons):
-    field = main(page).get_by_test_id("stNumberInput").filter(has_text="Layer 1 neurons").locator("input")
-    field.fill(str(neurons))
-    field.press("Enter")
-    expect(main(page).get_by_text(f"784→{neurons}→10")).to_be_visible()
-    wait_for_app(page)
+    return request.getfixturevalue("own_server")
 
 
 def cpu_rate(server, seconds):
