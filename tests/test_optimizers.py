@@ -161,6 +161,14 @@ def test_make_optimizer_names_each_optimiser_and_refuses_others():
 
 
 def test_learning_rate_schedules():
+    assert [learning_rate("constant", 2.0, e, 5) for e in range(5)] == [2.0] * 5
+    assert [learning_rate("step", 1.0, e, 7, step_size=3, gamma=0.1) for e in range(7)] == pytest.approx(
+        [1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.01])
+    long_cosine = [learning_rate("cosine", 2.0, e, 11) for e in range(11)]
+    assert long_cosine[0] == pytest.approx(2.0) and long_cosine[-1] == pytest.approx(0.02)
+    assert long_cosine[5] == pytest.approx((2.0 + 0.02) / 2)
+    assert all(a > b for a, b in zip(long_cosine, long_cosine[1:]))
+    assert learning_rate("cosine", 2.0, 0, 1) == pytest.approx(2.0)
     assert [learning_rate("step", 1.0, e, 30) for e in (0, 9, 10, 19, 20, 29)] == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
     cosine = [learning_rate("cosine", 3.0, e, 5) for e in range(5)]
     floor = 0.03

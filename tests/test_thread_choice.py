@@ -147,11 +147,9 @@ def test_a_batch_much_slower_than_the_other_setting_starts_a_trial_at_once(machi
         assert choice.choice == 1 and choice.period == 50
 
 
-def test_a_tuning_training_alone_runs_on_what_each_batch_asked_for(monkeypatch):
+def test_a_tuning_training_alone_runs_on_what_each_batch_asked_for(monkeypatch, controller):
     """Through the real shared setting: during the trial each batch gets its setting, then the choice."""
-    fake = FakeController(threads=4)
-    monkeypatch.setattr(blas, "_controller", lambda: fake)
-    monkeypatch.setattr(blas, "current_threads", lambda: fake.threads)
+    fake = controller
     monkeypatch.setattr(blas, "SHARED_THREADS", SharedThreads())
     seen = []
     with ThreadChoice(*BIG, trial=1) as choice:

@@ -311,19 +311,6 @@ def test_bad_momentum(small, value, message):
         Net([784, 10]).fit(small, optimizer="momentum", momentum=value)
 
 
-def test_step_and_cosine_schedules():
-    assert [learning_rate("constant", 2.0, e, 5) for e in range(5)] == [2.0] * 5
-    assert [learning_rate("step", 1.0, e, 7, step_size=3, gamma=0.1) for e in range(7)] == pytest.approx(
-        [1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.01])
-    cosine = [learning_rate("cosine", 2.0, e, 11) for e in range(11)]
-    assert cosine[0] == pytest.approx(2.0) and cosine[-1] == pytest.approx(0.02)
-    assert cosine[5] == pytest.approx((2.0 + 0.02) / 2)
-    assert all(a > b for a, b in zip(cosine, cosine[1:]))
-    assert learning_rate("cosine", 2.0, 0, 1) == pytest.approx(2.0)
-    with pytest.raises(ValueError, match="unknown learning-rate schedule 'linear'"):
-        learning_rate("linear", 1.0, 0, 1)
-
-
 @pytest.mark.parametrize("schedule, options", [("step", {"step_size": 2, "gamma": 0.5}), ("cosine", {})])
 def test_history_records_the_scheduled_learning_rate(small, schedule, options):
     X, y = small
