@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # tests/drawn_digits.py: synthetic drawings
 
 from core import Net, load_mnist  # noqa: E402
-from core.drawn_digits import render_digit  # noqa: E402
+from drawn_digits import render_digit  # noqa: E402
 from ui.drawing import read_digit  # noqa: E402
 from ui.training_job import TrainingJob, TrainingQueue, wait_for  # noqa: E402
 

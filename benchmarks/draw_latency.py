@@ -6,7 +6,7 @@
 
 Starts the dashboard (``streamlit run dashboard.py`` on a free port), opens the Draw page
 in headless Chromium and draws digits with the mouse, in one or several strokes (the
-templates of ``core.drawn_digits``), clearing the canvas between digits. For the last
+templates of ``tests/drawn_digits.py``), clearing the canvas between digits. For the last
 stroke of each digit it measures, inside the page, from the ``pointerup`` event to the
 first animation frame in which the new reading is on screen (the "What the network sees"
 image replaced by the reading of the whole drawing and loaded, with its prediction).
@@ -27,13 +27,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "browser")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "browser")]
 
 from app_server import CHROMIUM, CHROMIUM_ARGS, StreamlitServer  # noqa: E402
 from browser_helpers import (measure_reading_latency as measure, open_page, prepare_long_training,  # noqa: E402
                              start_training)
 from core import limits  # noqa: E402
-from core.drawn_digits import STROKES  # noqa: E402
+from drawn_digits import STROKES  # noqa: E402
 
 VIEWPORT = {"width": 1400, "height": 1000}
 

@@ -43,6 +43,7 @@ DEFAULT_MODEL = MODELS_DIR / "default.npz"  # the shipped pre-trained network
 
 FORMAT = "mnist-net"
 FORMAT_VERSION = 1
+_SEED_END = 2**63  # seeds are kept as int64-sized whole numbers
 MAX_METADATA_BYTES = limits.MAX_METADATA_BYTES
 HISTORY_KEYS = ("epoch", "train_accuracy", "train_cost", "validation_accuracy", "validation_cost", "seconds", "eta")
 DTYPES = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
@@ -64,7 +65,7 @@ def net_to_bytes(net):
     metadata = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "sizes": net.sizes,
         "hidden": net.hidden, "output": net.output, "cost": net.cost, "init": net.init,
-        "dtype": net.dtype.name, "seed": net.seed if isinstance(net.seed, int) else None,
+        "dtype": net.dtype.name, "seed": _saved_seed(net.seed),
         "history": [_clean_history_entry(e) for e in net.history],
         "test_accuracy": net.test_accuracy, "created": net.created,
         "saved": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -167,11 +168,20 @@ def _parse(net_class, data):
     return net
 
 
+def _saved_seed(seed):
+    """The seed as the file keeps it: a whole number the reader accepts, else null (the weights are saved anyway)."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and 0 <= seed < _SEED_END:
+        return int(seed)
+    return None
+
+
 def _read_source(source):
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif hasattr(source, "read"):
         data = source.read(limits.MAX_MODEL_FILE_BYTES + 1)
+        if isinstance(data, bytes) and len(data) > limits.MAX_MODEL_FILE_BYTES:
+            raise ModelFileError(_too_big())  # only the first bytes were read: the size is not known
     else:
         path = Path(source)
         try:
@@ -193,8 +203,9 @@ def _read_source(source):
     return data
 
 
-def _too_big(size):
-    return f"the file is {size / 1e6:.1f} MB, more than the {limits.MAX_MODEL_FILE_BYTES / 1e6:.0f} MB a model may have"
+def _too_big(size=None):
+    most = f"the {limits.MAX_MODEL_FILE_BYTES / 1e6:.0f} MB a model may have"
+    return f"the file is more than {most}" if size is None else f"the file is {size / 1e6:.1f} MB, more than {most}"
 
 
 # The zip end-of-central-directory record: signature, disk numbers (2), entries on this disk and
@@ -340,7 +351,7 @@ def _check_metadata(meta):
         if meta.get(key) not in allowed:
             raise ModelFileError(f"bad {key} {meta.get(key)!r} in the metadata")
     seed = meta.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63):
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < _SEED_END):
         raise ModelFileError("bad seed in the metadata")
     meta["history"] = _check_history(meta.get("history"))
     accuracy = meta.get("test_accuracy")

@@ -99,8 +99,8 @@ def load_image(file_or_bytes: Union[str, os.PathLike, bytes, bytearray, BinaryIO
         img = Image.open(source, formats=UPLOAD_FORMATS)  # lazy: only the header is read
     except Image.DecompressionBombError as exc:
         raise ValueError(_too_large_message()) from exc
-    except FileNotFoundError:
-        raise
+    except (FileNotFoundError, IsADirectoryError):
+        raise  # the caller names the path (the command line does)
     except Exception as exc:  # noqa: BLE001 - Pillow raises many exception types
         raise ValueError(_UNREADABLE) from exc
     try:
@@ -175,8 +175,8 @@ def preview_image(image: Image.Image, side: int) -> Image.Image:
 
 
 def _display_mode(img: Image.Image) -> Image.Image:
-    """``img`` in an 8-bit mode every browser shows: L, LA, RGB or RGBA."""
-    if img.mode in ("L", "LA", "RGB", "RGBA"):
+    """``img`` in an 8-bit mode every browser shows: L, LA, RGB or RGBA (a transparent colour kept as alpha)."""
+    if img.mode in ("LA", "RGBA") or (img.mode in ("L", "RGB") and "transparency" not in img.info):
         return img
     if img.mode == "1":
         return img.convert("L")
@@ -304,7 +304,8 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
 
     uint8 is kept as is; bool maps to 0/255; floats within [0, 1] are scaled
     by 255; values already within [0, 255] are kept; anything else is
-    stretched from [min, max] to [0, 255].  NaNs become 0.
+    stretched from [min, max] of the finite values to [0, 255].  NaNs become 0,
+    +inf 255 and -inf 0.
     """
     if array.dtype == np.uint8:
         return np.ascontiguousarray(array)
@@ -315,8 +316,9 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
     offset, scale = _uint8_mapping(array)
     out = np.empty(array.shape, dtype=np.uint8)
     for start in range(0, array.shape[0], _ROW_CHUNK):
-        chunk = np.nan_to_num(array[start : start + _ROW_CHUNK].astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
-        out[start : start + _ROW_CHUNK] = np.clip((chunk - offset) * scale + 0.5, 0, 255)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf and NaN are placed after the stretch
+            mapped = (array[start : start + _ROW_CHUNK].astype(np.float32) - offset) * scale + 0.5
+        out[start : start + _ROW_CHUNK] = np.clip(np.nan_to_num(mapped, nan=0.0, posinf=255.0, neginf=0.0), 0, 255)
     return out
 
 

@@ -2,14 +2,14 @@
 
     mutmut results --all true | python scripts/mutation_report.py activations costs
 
-The kill rate counts a mutant as killed when a test failed or timed out on it; a mutant that was
+The kill rate counts a mutant as killed when a test failed, timed out or crashed on it; a mutant that was
 not run (no test reaches its code) counts as surviving.
 """
 import collections
 import re
 import sys
 
-KILLED = {"killed", "timeout"}
+KILLED = {"killed", "timeout", "segfault"}
 
 
 def main(modules):

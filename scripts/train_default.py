@@ -6,7 +6,7 @@
 It trains on the 50,000 MNIST training images with light augmentation (random
 shifts, tilts, slants and stroke thickness) so that it reads digits people draw,
 then reports its accuracy on the MNIST test set and on a set of synthetic
-mouse-drawn digits (core.drawn_digits) passed through core.preprocess.to_mnist.
+mouse-drawn digits (tests/drawn_digits.py) passed through core.preprocess.to_mnist.
 """
 import argparse
 import sys
@@ -15,10 +15,11 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # tests/drawn_digits.py: synthetic drawings
 
 from core import Net, load_mnist  # noqa: E402
-from core.drawn_digits import drawn_digit_set  # noqa: E402
+from drawn_digits import drawn_digit_set  # noqa: E402
 
 SIZES = [784, 512, 256, 10]
 MNIST_TARGET, DRAWN_TARGET = 0.98, 0.95

@@ -14,7 +14,7 @@ import numpy as np
 from app_helpers import (app_data, click, go, guard_real_models, models_folder, new_app, no_exception,  # noqa: F401
                          run, same_weights, set_widgets, texts, wait_until)
 from core import Net, limits
-from core.drawn_digits import render_digit
+from drawn_digits import render_digit
 from ui import model_store
 from ui.drawing import read_digit
 from ui.training_job import SERVER_QUEUE, TrainingJob, wait_for

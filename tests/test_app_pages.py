@@ -17,7 +17,7 @@ from app_helpers import (PAGES, app_data, chart_with_field, charts, click, finis
                          guard_real_models, models_folder, new_app, no_exception, percent, run, set_widgets,
                          sidebar_accuracy, texts, wait_until)
 from core import Net
-from core.drawn_digits import render_digit
+from drawn_digits import render_digit
 from core.preprocess import load_image
 from ui import resources
 from ui.drawing import read_digit

@@ -1,9 +1,11 @@
 """The command line, ``python -m core train|test|imagine|predict``: real runs in a subprocess,
 plus in-process runs of ``core.cli.main`` for the many ways to get the arguments wrong."""
+import importlib.util
 import io
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -249,6 +251,7 @@ def test_runtime_errors_exit_1_with_one_line(capsys, tmp_path, small_model_path,
         (["imagine", 3, "--out", tmp_path / "x.png", "--model", tmp_path / "none.npz"], r"no model file at"),
         (["imagine", 3, "--out", blocked / "x.png", "--model", small_model_path], r"cannot write .*x\.png"),
         (["predict", tmp_path / "none.png", "--model", small_model_path], r"no image file at .*none\.png"),
+        (["predict", drawings, "--model", small_model_path], r"drawings\w* is a folder, not an image"),
         (["predict", drawings / "not-an-image.png", "--model", small_model_path], r"not an image"),
         (["predict", drawings / "one.png", "--model", not_a_model], r"not a model file"),
     ]
@@ -288,3 +291,318 @@ def test_progress_bar_on_a_terminal():
     assert "\r" in err.getvalue() and " 50%" in err.getvalue() and "#" * 15 in err.getvalue()
     assert err.getvalue().endswith("\r")  # the bar is cleared before the epoch line
     assert out.getvalue() == "epoch 1/3: train acc 50.00%, validation acc n/a, 1.23 s\n"
+
+
+# ----- more in-process runs: what each command prints and writes -------------------------------------------------
+class Recorder(io.StringIO):
+    """A stream that remembers what had been written at each flush (and may claim to be a terminal)."""
+
+    def __init__(self, tty=False):
+        super().__init__()
+        self.flushed, self.tty = [], tty
+
+    def flush(self):
+        self.flushed.append(self.getvalue())
+        super().flush()
+
+    def isatty(self):
+        return self.tty
+
+
+class Pipe:
+    """A bare writable stream without ``isatty`` (as some wrapped streams are)."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def progress(batch, batches, done, history, accuracy=0.4):
+    from core import Progress
+
+    return Progress(1, 1, 3, batch, batches, accuracy, 1.0, 1.0, 0.5, done, history)
+
+
+HISTORY = [{"epoch": 1, "train_accuracy": 0.5, "train_cost": 1.0, "validation_accuracy": 0.9123,
+            "validation_cost": 0.2, "seconds": 2.5, "eta": 1.0}]
+
+
+@pytest.mark.parametrize("train_size, batch_size", [(100, 10), (200, 10), (10, 10)])
+def test_train_reports_flushes_and_saves_what_it_tested(monkeypatch, tmp_path, mnist, train_size, batch_size):
+    """The header is flushed before training starts and each epoch line as it ends; stderr gets a dot per
+    tenth of an epoch (the last tenth is the epoch line); the saved network carries its test accuracy."""
+    out, err, path = Recorder(), Recorder(), tmp_path / "net.npz"
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    code = cli.main(["train", "--sizes", "784,4,10", "--train-size", str(train_size), "--batch-size", str(batch_size),
+                     "--epochs", "1", "--seed", "2", "--out", str(path)])
+    monkeypatch.undo()
+    assert code == 0, err.getvalue()
+    lines = out.getvalue().splitlines()
+    parameters = 784 * 4 + 4 + 4 * 10 + 10
+    header = (f"training [784, 4, 10] (hidden sigmoid, output sigmoid, cost quadratic, init normal; {parameters:,} "
+              f"parameters) on {train_size} images for 1 epochs: sgd, eta 3, batch size {batch_size}")
+    assert lines[0] == header
+    assert out.flushed[:2] == [header + "\n", f"{lines[0]}\n{lines[1]}\n"]
+    saved = Net.load(path)
+    entry = saved.history[0]
+    assert lines[1] == (f"epoch 1/1: train acc {100 * entry['train_accuracy']:.2f}%, "
+                        f"validation acc {100 * entry['validation_accuracy']:.2f}%, {entry['seconds']:.2f} s")
+    assert saved.test_accuracy == pytest.approx(saved.evaluate(*mnist[2])["accuracy"])
+    assert lines[2:] == [f"test accuracy: {100 * saved.test_accuracy:.2f}%", f"saved to {path}"]
+    batches = train_size // batch_size
+    assert err.getvalue() == ("." * 9 + "\n" if batches >= 10 else "")
+
+
+def test_train_trains_what_the_library_trains(capsys, tmp_path, mnist):
+    """Every training option reaches Net.fit: the saved weights are the library's for the same settings."""
+    path = tmp_path / "net.npz"
+    code, _, stderr = main(capsys, "train", "--sizes", "784,6,10", "--hidden", "tanh", "--init", "xavier",
+                           "--optimizer", "momentum", "--momentum", "0.5", "--weight-decay", "2", "--eta", "0.5",
+                           "--augment", "--train-size", 60, "--batch-size", 15, "--epochs", 2, "--seed", 4,
+                           "--out", path)
+    assert code == 0, stderr
+    train, validation, _ = mnist
+    expected = Net([784, 6, 10], hidden="tanh", init="xavier", seed=4)
+    expected.fit((train.X[:60], train.y[:60]), 2, 0.5, 15, validation, optimizer="momentum", momentum=0.5,
+                 weight_decay=2.0, augment=True)
+    saved = Net.load(path)
+    for got, want in zip(saved.weights + saved.biases, expected.weights + expected.biases):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("args, command, message", [
+    (["train", "--sizes", "100,30,10"], "train",
+     "argument --sizes: the first layer must have 784 inputs (28x28 pixels), got 100"),
+    (["train", "--sizes", "784,30,9"], "train", "argument --sizes: the last layer must have 10 outputs (one per digit), got 9"),
+    (["train", "--train-size", "100", "--batch-size", "101"], "train",
+     "argument --batch-size: 101 is larger than the training set (100 images)"),
+    (["train", "--batch-size", "50001"], "train", "argument --batch-size: 50001 is larger than the training set (TRAIN images)"),
+    (["imagine", "3", "--out", "x.png", "--scale", "65"], "imagine", "argument --scale: must be between 1 and 64, got 65"),
+    (["imagine", "3", "--out", "x.png", "--scale", "0"], "imagine", "argument --scale: must be between 1 and 64, got 0"),
+])
+def test_usage_errors_name_the_value_and_the_commands_help(capsys, mnist, args, command, message):
+    message = message.replace("TRAIN", f"{len(mnist[0].y):,}")
+    code, stdout, stderr = main(capsys, *args)
+    assert (code, stdout) == (2, "")
+    assert stderr == f"error: {message} (see 'python -m core {command} --help')\n"
+
+
+def test_options_accept_the_ends_of_their_ranges():
+    parser = cli.build_parser()
+    train = parser.parse_args(["train", "--weight-decay", "0", "--momentum", "0"])
+    assert (train.weight_decay, train.momentum) == (0, 0)
+    assert parser.parse_args(["train", "--momentum", "0.5"]).momentum == 0.5
+    for digit, scale in [(9, 64), (0, 1), (3, 4)]:
+        imagine = parser.parse_args(["imagine", str(digit), "--out", "x.png", "--scale", str(scale)])
+        assert (imagine.digit, imagine.scale) == (digit, scale) and isinstance(imagine.scale, int)
+
+
+def test_upper_bounds_follow_the_limits_when_parsing(monkeypatch, capsys):
+    """--epochs and --train-size are bounded by the limits in force when the command line is read."""
+    from core import limits
+
+    monkeypatch.setattr(limits, "MAX_EPOCHS", 5)
+    monkeypatch.setattr(limits, "MAX_TRAINING_EXAMPLES", 300)
+    args = cli.build_parser().parse_args(["train", "--epochs", "5", "--train-size", "300"])
+    assert (args.epochs, args.train_size) == (5, 300)
+    for option, value, limit in [("--epochs", 6, 5), ("--train-size", 301, 300)]:
+        code, _, stderr = main(capsys, "train", option, value, "--sizes", "100,10")  # bad sizes: never trains
+        assert code == 2
+        assert stderr.startswith(f"error: argument {option}: must be between 1 and {limit}, got {value} ")
+
+
+def test_test_in_process_prints_the_accuracy(capsys, small_model_path, mnist):
+    code, stdout, stderr = main(capsys, "test", small_model_path)
+    assert code == 0, stderr
+    accuracy = Net.load(small_model_path).evaluate(*mnist[2])["accuracy"]
+    assert stdout == f"{int(round(accuracy * 10000))} / 10000 correct ({100 * accuracy:.2f}%)\n"
+
+
+@pytest.mark.parametrize("command", ["test", "imagine", "predict"])
+def test_a_model_of_the_wrong_shape_is_named_in_the_error(capsys, tmp_path, drawings, command):
+    wide = tmp_path / "wide.npz"
+    Net([20, 10]).save(wide)
+    args = {"test": ["test", wide], "imagine": ["imagine", 3, "--out", tmp_path / "x.png", "--model", wide],
+            "predict": ["predict", drawings / "one.png", "--model", wide]}[command]
+    code, _, stderr = main(capsys, *args)
+    assert code == 1
+    assert stderr == f"error: the model in {wide} takes 20 inputs, not 784 (28x28 pixels)\n"
+
+
+def test_imagine_a_digit_the_model_has_no_output_for(capsys, tmp_path):
+    model = tmp_path / "four.npz"
+    Net([784, 5, 4]).save(model)
+    code, _, stderr = main(capsys, "imagine", 4, "--out", tmp_path / "x.png", "--model", model)
+    assert code == 2
+    assert stderr == ("error: argument DIGIT: the model only has 4 outputs, got 4 "
+                      "(see 'python -m core imagine --help')\n")
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("digit, method, scale, article", [(8, "optimize", 3, "an"), (9, "backproject", 2, "a")])
+def test_imagine_writes_the_librarys_picture_as_png(capsys, small_model_path, tmp_path, digit, method, scale, article):
+    """Whatever the file name, the picture is a PNG; missing folders are made, existing ones reused."""
+    from core.imagine import heatmap_image
+
+    expected = np.asarray(heatmap_image(Net.load(small_model_path).imagine(digit, method=method), scale=scale))
+    for name in ("first", "second"):
+        out = tmp_path / "new" / "folder" / name
+        code, stdout, stderr = main(capsys, "imagine", digit, "--out", out, "--model", small_model_path,
+                                    "--method", method, "--scale", scale)
+        assert code == 0, stderr
+        assert stdout == f"saved what the network imagines {article} {digit} looks like ({method}) to {out}\n"
+        with Image.open(out) as image:
+            assert image.format == "PNG"
+            np.testing.assert_array_equal(np.asarray(image), expected)
+
+
+def test_imagine_reports_why_it_cannot_write(capsys, tmp_path, small_model_path):
+    import errno
+    import os
+
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where a folder should be")
+    out = blocked / "x.png"
+    code, _, stderr = main(capsys, "imagine", 3, "--out", out, "--model", small_model_path)
+    assert code == 1
+    assert stderr == f"error: cannot write {out}: {os.strerror(errno.EEXIST)}\n"
+
+
+def test_predict_in_process(capsys, small_model_path, drawings):
+    code, stdout, stderr = main(capsys, "predict", drawings / "one.png", "--model", small_model_path)
+    assert code == 0, stderr
+    net = Net.load(small_model_path)
+    probabilities = net.predict_proba(to_mnist(load_image(drawings / "one.png")).reshape(1, -1))[0]
+    assert probabilities.argmax() == 1
+    assert stdout == f"predicted digit: 1 (confidence {100 * probabilities.max():.1f}%)\n"
+    assert main(capsys, "predict", drawings / "blank.png", "--model", small_model_path) == (0, "nothing drawn\n", "")
+
+
+@pytest.mark.parametrize("error, code, message", [
+    (KeyboardInterrupt(), 130, "interrupted"),
+    (PermissionError(13, "Permission denied", "/models/x.npz"), 1, "Permission denied (/models/x.npz)"),
+    (OSError(5, "Input/output error"), 1, "Input/output error"),
+    (OSError("disk unplugged"), 1, "disk unplugged"),
+    (RuntimeError("boom"), 1, "unexpected RuntimeError: boom"),
+    (cli.CommandError("  \n "), 1, "failed"),
+])
+def test_whatever_goes_wrong_ends_in_one_error_line(monkeypatch, capsys, error, code, message):
+    """Ctrl-C (130), an OS error (its reason and file, not Python's repr), a bug, an empty message."""
+    def load(path):
+        raise error
+
+    monkeypatch.setattr(cli, "_load_model", load)
+    assert main(capsys, "test", "model.npz") == (code, "", f"error: {message}\n")
+
+
+def test_progress_bar_line_and_its_clearing():
+    out, err = io.StringIO(), Recorder(tty=True)
+    printer = cli._ProgressPrinter(3, out=out, err=err)
+    printer(progress(9, 10, False, HISTORY))
+    bar = "\r  epoch 1/3 [" + "#" * 27 + "." * 3 + "]  90%  acc 40.0%"  # 9/10 of the 30 columns
+    assert err.getvalue() == bar and err.flushed == [bar]
+    printer(progress(10, 10, True, HISTORY))
+    clearing = err.getvalue()[len(bar):]
+    assert clearing.startswith("\r") and clearing.endswith("\r")
+    assert set(clearing[1:-1]) == {" "} and len(clearing) - 2 >= len(bar) - 1  # blanks the whole bar
+    assert out.getvalue() == "epoch 1/3: train acc 50.00%, validation acc 91.23%, 2.50 s\n"
+
+
+def test_progress_dots_on_a_stream_that_is_not_a_terminal():
+    out, err = io.StringIO(), Pipe()
+    printer = cli._ProgressPrinter(3, out=out, err=err)
+    for batch in (2, 4, 6):
+        printer(progress(batch, 8, False, HISTORY))
+    printer(progress(8, 8, True, HISTORY))
+    assert err.text == "...\n"
+    printer._finish_indicator()  # as train does after the last epoch: no stray blank line
+    assert err.text == "...\n"
+
+
+def test_divergence_raises_no_numpy_warnings(capsys, tmp_path):
+    """A diverging run ends in its one error line: NumPy's overflow/invalid/divide warnings (which
+    ``python -m core`` would print to stderr as extra lines) are kept quiet."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, _, stderr = main(capsys, "train", "--sizes", "784,30,10", "--hidden", "relu", "--output", "softmax",
+                               "--cost", "cross_entropy", "--init", "he", "--eta", "1e30", "--train-size", 500,
+                               "--epochs", 2, "--out", tmp_path / "net.npz")
+    assert code == 1 and stderr.startswith("error: training diverged")
+    assert [str(w.message) for w in caught] == []
+
+
+# ----- the reference page, docs/cli.md: what --help prints, and the defaults the help names -------
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def _reference_script():
+    spec = importlib.util.spec_from_file_location("cli_reference", PROJECT / "scripts" / "cli_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _commands():
+    return cli.build_parser()._subparsers._group_actions[0].choices
+
+
+def test_the_reference_page_is_what_the_command_line_prints(monkeypatch):
+    reference = _reference_script()
+    monkeypatch.setenv("COLUMNS", "40")  # whatever the terminal, the page is written at its own width
+    written = reference.REFERENCE.read_text(encoding="utf-8")
+    assert written == reference.render(), "docs/cli.md is out of date: run python scripts/cli_reference.py"
+
+
+@pytest.mark.parametrize("command", ["train", "test", "imagine", "predict"])
+def test_help_prints_every_option_with_its_description(command, capsys):
+    assert cli.main([command, "--help"]) == cli.EXIT_OK
+    printed = capsys.readouterr().out
+    for action in _commands()[command]._actions:
+        assert action.help, f"{command}: {action.option_strings or action.dest} has no help text"
+        assert " ".join(action.help.split()) in " ".join(printed.split())
+
+
+def _named_default(text):
+    """(default X) in a help text, as the parsed value it names (None when it names none)."""
+    match = re.search(r"\(default:? ([^)]*)\)", text)
+    if not match or match[1] in ("random",) or match[1].startswith("all "):
+        return None
+    named = match[1]
+    if "," in named:
+        return [int(part) for part in named.split(",")]
+    try:
+        return float(named)
+    except ValueError:
+        return named
+
+
+@pytest.mark.parametrize("command", ["train", "test", "imagine", "predict"])
+def test_every_default_named_in_the_help_is_the_one_used(command):
+    defaults = vars(cli.build_parser().parse_args([command] + (["0", "--out", "x.png"] if command == "imagine"
+                                                              else ["x.png"] if command == "predict" else [])))
+    checked = 0
+    for action in _commands()[command]._actions:
+        named = _named_default(action.help or "")
+        if named is None:
+            continue
+        used = defaults[action.dest]
+        if isinstance(named, str) and named.endswith(".npz"):
+            assert Path(used).as_posix().endswith(named), (action.dest, used, named)
+        else:
+            assert used == named, (command, action.dest, used, named)
+        checked += 1
+    assert checked == {"train": 15, "test": 1, "imagine": 3, "predict": 1}[command]
+
+
+def test_unnamed_defaults_are_the_documented_ones():
+    """The two defaults the help describes in words: all training images, and a fresh random seed."""
+    defaults = cli.build_parser().parse_args(["train"])
+    assert defaults.train_size is None and defaults.seed is None

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core import Net, load_mnist
-from core.drawn_digits import drawn_digit_set
+from drawn_digits import drawn_digit_set
 
 DEFAULT = Path(__file__).resolve().parent.parent / "data" / "models" / "default.npz"
 BORDERLINE = 2  # images whose argmax may differ on another BLAS

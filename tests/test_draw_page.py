@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from app_helpers import (DEFAULT_MODEL, app_data, guard_real_models, models_folder, new_app,  # noqa: F401
                          no_exception, run, texts)
 from core import Net
-from core.drawn_digits import STROKES, hand_drawn_strokes, render_digit
+from drawn_digits import STROKES, hand_drawn_strokes, render_digit
 from core.preprocess import load_image
 from ui.drawing import Sketch, read_digit, read_drawing
 

@@ -6,7 +6,7 @@ import sys
 from PIL import Image
 
 from app_helpers import new_app, no_exception, run, texts
-from core.drawn_digits import render_digit
+from drawn_digits import render_digit
 from core.preprocess import load_image
 
 

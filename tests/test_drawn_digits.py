@@ -1,4 +1,4 @@
-"""Tests for core.drawn_digits: synthetic mouse-drawn digits."""
+"""Tests for drawn_digits (tests/drawn_digits.py): synthetic mouse-drawn digits."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from core.drawn_digits import MULTI_STROKE_STYLES, STROKES, drawn_digit_set, hand_drawn_strokes, render_digit, stroke_paths
+from drawn_digits import MULTI_STROKE_STYLES, STROKES, drawn_digit_set, hand_drawn_strokes, render_digit, stroke_paths
 from core.preprocess import to_mnist
 
 

@@ -1,9 +1,11 @@
 """Model files: round trips, atomic saving, and refusal of every kind of bad file."""
+import datetime
 import io
 import json
 import os
 import pathlib
 import pickle
+import stat
 import zipfile
 import zlib
 
@@ -150,6 +152,122 @@ def test_overwrite_false_refuses_an_existing_file(modelfiles, tmp_path):
     assert _temp_files(tmp_path) == []
     modelfiles.tiny_net(seed=2).save(path)  # overwrite=True (the default) replaces it
     assert path.read_bytes() != before
+
+
+def test_write_net_and_write_atomic_replace_an_existing_file_by_default(modelfiles, tmp_path):
+    path = tmp_path / "net.npz"
+    modelfile.write_net(modelfiles.tiny_net(seed=1, epochs=0), path)
+    second = modelfiles.tiny_net(seed=2, epochs=0)
+    assert modelfile.write_net(second, path) == path
+    _assert_same_net(Net.load(path), second)
+    modelfile.write_atomic(path, b"new bytes")
+    assert path.read_bytes() == b"new bytes"
+
+
+def test_the_temporary_file_is_hidden_beside_the_target(modelfiles, tmp_path, monkeypatch):
+    """Mid-write the data goes to '.<name>.<random>.tmp' in the target's folder (same file system, so
+    publishing is one rename; a leftover after a crash is recognisable and never taken for a model)."""
+    folder = tmp_path / "models"
+    path = folder / "net.npz"
+    modelfiles.tiny_net(seed=1, epochs=0).save(path)
+    before = path.read_bytes()
+    seen = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        real_fsync(fd)
+        seen.append((sorted(p.name for p in folder.iterdir()), path.read_bytes() == before))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    modelfiles.tiny_net(seed=2, epochs=0).save(path)
+    monkeypatch.undo()
+    assert len(seen) == 1
+    names, old_file_untouched = seen[0]
+    assert old_file_untouched and "net.npz" in names
+    temps = [name for name in names if name != "net.npz"]
+    assert len(temps) == 1
+    assert temps[0].startswith(".net.npz.") and temps[0].endswith(".tmp") and len(temps[0]) > len(".net.npz..tmp")
+    assert sorted(p.name for p in folder.iterdir()) == ["net.npz"]
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664), (0o077, 0o600)])
+def test_saved_files_get_the_usual_permissions_for_the_umask(modelfiles, tmp_path, umask, mode):
+    """Readable and writable as the umask allows (not mkstemp's private 0600), never executable."""
+    old = os.umask(umask)
+    try:
+        path = modelfiles.tiny_net(epochs=0).save(tmp_path / "net.npz")
+        modelfile.write_atomic(tmp_path / "raw.bin", b"data")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "raw.bin").stat().st_mode) == mode
+
+
+def test_saved_files_are_deflated(modelfiles):
+    """Saved models count against the server's disk quota: the writer compresses every member."""
+    data = modelfiles.tiny_net((12, 5, 3)).to_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+    assert len(data) < len(modelfiles.rebuild(data, zipfile.ZIP_STORED))
+
+
+def test_the_metadata_records_when_the_file_was_saved_in_utc(modelfiles):
+    net = modelfiles.tiny_net(epochs=0)
+    start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    data = net.to_bytes()
+    end = datetime.datetime.now(datetime.timezone.utc)
+    metadata, _ = modelfiles.split(data)
+    saved = datetime.datetime.fromisoformat(metadata["saved"])
+    assert saved.utcoffset() == datetime.timedelta(0)
+    assert start <= saved <= end
+
+
+def test_history_epochs_are_saved_as_whole_numbers_and_the_rest_as_floats(modelfiles):
+    net = modelfiles.tiny_net(epochs=2)
+    net.history[0]["train_cost"] = np.float32(0.25)  # numpy scalars from training are written as plain numbers
+    with np.load(io.BytesIO(net.to_bytes()), allow_pickle=False) as archive:
+        text = archive["metadata"].tobytes()
+    metadata = json.loads(text)
+    assert [entry["epoch"] for entry in metadata["history"]] == [1, 2]
+    assert b'"epoch": 1,' in text and b'"epoch": 1.0' not in text
+    for entry in metadata["history"]:
+        assert all(isinstance(entry[key], float) for key in modelfile.HISTORY_KEYS if key != "epoch")
+    assert metadata["history"][0]["train_cost"] == 0.25
+    loaded = Net.from_bytes(net.to_bytes())
+    assert [type(entry["epoch"]) for entry in loaded.history] == [int, int]
+
+
+@pytest.mark.parametrize("seed", [[1, 2, 3], np.random.SeedSequence(3), True, 2**63, 2**70],
+                         ids=["list", "SeedSequence", "bool", "2**63", "2**70"])
+def test_a_seed_the_file_cannot_hold_is_left_out_of_it(seed):
+    """NumPy takes many kinds of seed; the file holds a whole number below 2**63 (else null), so it still loads."""
+    net = Net([4, 2], seed=seed)
+    loaded = Net.from_bytes(net.to_bytes())
+    assert loaded.seed is None
+    np.testing.assert_array_equal(loaded.weights[0], net.weights[0])
+
+
+@pytest.mark.parametrize("seed", [np.int64(5), np.uint32(7), 2**63 - 1])
+def test_a_whole_number_seed_is_kept_as_a_plain_int(seed):
+    loaded = Net.from_bytes(Net([4, 2], seed=seed).to_bytes())
+    assert loaded.seed == int(seed) and type(loaded.seed) is int
+
+
+def test_a_too_big_upload_is_refused_without_a_made_up_size(monkeypatch):
+    """An upload is a stream: only the first limit + 1 bytes are read, so its size is not known."""
+    monkeypatch.setattr(limits, "MAX_MODEL_FILE_BYTES", 1_000_000)
+    with pytest.raises(ModelFileError, match=r"^the file is more than the 1 MB a model may have$"):
+        Net.load(io.BytesIO(bytes(50_000_000)))
+
+
+def test_the_too_big_message_gives_sizes_in_megabytes(monkeypatch):
+    """MB here are 10**6 bytes: 1,050,001 bytes are 1.050001 MB, shown as 1.1; a 1,500,001-byte limit as 2."""
+    monkeypatch.setattr(limits, "MAX_MODEL_FILE_BYTES", 1_500_001)
+    with pytest.raises(ModelFileError, match=r"^the file is 1\.6 MB, more than the 2 MB a model may have$"):
+        Net.from_bytes(bytes(1_550_001))
+    monkeypatch.setattr(limits, "MAX_MODEL_FILE_BYTES", 1_000_000)
+    with pytest.raises(ModelFileError, match=r"^the file is 1\.1 MB, more than the 1 MB a model may have$"):
+        Net.from_bytes(bytes(1_050_001))
 
 
 # ----- refusals ----------------------------------------------------------------------------------------------------
@@ -434,7 +552,7 @@ def test_missing_metadata_keys(valid, modelfiles, key, match):
 
 
 @pytest.mark.parametrize("key, value", [("train_accuracy", "high"), ("train_cost", None), ("epoch", True),
-                                        ("seconds", [1]), ("eta", {"a": 1})])
+                                        ("seconds", [1]), ("eta", {"a": 1}), ("seconds", 10**400)])
 def test_bad_history_values(valid, modelfiles, key, value):
     history = [dict(entry) for entry in valid[2]["history"]]
     history[1][key] = value
@@ -487,6 +605,82 @@ def test_bad_npy_headers(valid, modelfiles):
         _refused(modelfiles.build(metadata, others, raw_members={"w0.npy": raw}), match)
 
 
+@pytest.mark.parametrize("key, value", [("seed", 2**63 - 1), ("seed", 0), ("test_accuracy", 0), ("test_accuracy", 1.0),
+                                        ("created", "x" * 64)])
+def test_metadata_values_at_the_edge_of_their_range_load(valid, modelfiles, key, value):
+    loaded = Net.from_bytes(modelfiles.build({**valid[2], key: value}, valid[3]))
+    assert getattr(loaded, key) == value
+
+
+@pytest.mark.parametrize("key, value, match", [("seed", 2**63, "bad seed in the metadata"),
+                                               ("created", "x" * 65, "bad creation time in the metadata")])
+def test_metadata_values_just_past_their_range_are_refused(valid, modelfiles, key, value, match):
+    _refused(modelfiles.build({**valid[2], key: value}, valid[3]), match)
+
+
+def test_a_history_as_long_as_the_limit_loads(valid, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_HISTORY_EPOCHS", len(valid[0].history))
+    assert Net.from_bytes(valid[1]).history == valid[0].history
+
+
+@pytest.mark.parametrize("changes, bad", [({"validation_cost": "low"}, "validation_cost"),
+                                          ({"validation_accuracy": None, "validation_cost": None, "eta": "fast"},
+                                           "eta")])
+def test_only_a_missing_validation_value_may_be_null(valid, modelfiles, changes, bad):
+    """null stands for "no validation set"; anything else there, or after it, is still checked."""
+    history = [dict(entry) for entry in valid[2]["history"]]
+    history[0].update(changes)
+    _refused(modelfiles.build({**valid[2], "history": history}, valid[3]), f"bad {bad} in the training history")
+
+
+@pytest.mark.parametrize("version", [(2, 0), (3, 0)])
+def test_npy_format_versions_2_and_3_load(valid, modelfiles, version):
+    members = {}
+    for name, array in valid[3].items():
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, array, version=version)
+        members[name + ".npy"] = buffer.getvalue()
+    loaded = Net.from_bytes(modelfiles.build(valid[2], {}, raw_members=members))
+    np.testing.assert_array_equal(loaded.weights[0], valid[3]["w0"])
+
+
+def _npy_with_header_of(array, total):
+    """A version 1.0 .npy of ``array`` whose header (magic, length and text) is ``total`` bytes, padded with spaces."""
+    text = repr({"descr": array.dtype.str, "fortran_order": False, "shape": array.shape}).encode()
+    text = text + b" " * (total - 10 - len(text) - 1) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + array.tobytes()
+
+
+def test_npy_headers_up_to_1024_bytes_are_read(valid, modelfiles):
+    others = {k: v for k, v in valid[3].items() if k != "b1"}
+    b1 = valid[3]["b1"]
+    for total in (128, 1024):
+        data = modelfiles.build(valid[2], others, raw_members={"b1.npy": _npy_with_header_of(b1, total)})
+        np.testing.assert_array_equal(Net.from_bytes(data).biases[1], b1)
+    data = modelfiles.build(valid[2], others, raw_members={"b1.npy": _npy_with_header_of(b1, 1025)})
+    _refused(data, "array b1 is larger than expected")
+
+
+def test_a_zip_directory_of_up_to_19_entries_of_256_bytes_is_parsed(monkeypatch):
+    """The bound is on the directory's size: one 46-byte entry with a 4818-byte name is 19 x 256 bytes exactly."""
+    assert modelfile.max_members() == 19
+    for name_length, match in ((4818, r"not a model file \(no metadata entry\)"),
+                               (4819, r"not a model file \(its zip directory is far larger than a model's\)")):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("x" * name_length, b"")
+        _refused(buffer.getvalue(), match)
+
+
+def test_anything_unexpected_while_building_the_net_is_a_model_file_error(valid):
+    class Broken(Net):
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError("no memory for the layers")
+
+    with pytest.raises(ModelFileError, match=r"^not a usable model file \(RuntimeError: no memory for the layers\)$"):
+        modelfile.read_net(Broken, valid[1])
+
+
 # ----- size limits and zip bombs ----------------------------------------------------------------------------------
 def test_files_over_the_size_limit_are_refused_before_reading(valid, tmp_path, monkeypatch):
     data = valid[1]
@@ -494,7 +688,7 @@ def test_files_over_the_size_limit_are_refused_before_reading(valid, tmp_path, m
     path.write_bytes(data)
     monkeypatch.setattr(limits, "MAX_MODEL_FILE_BYTES", len(data) - 1)
     for source in (path, data, io.BytesIO(data)):
-        with pytest.raises(ModelFileError, match=r"the file is .* MB, more than the .* MB a model may have"):
+        with pytest.raises(ModelFileError, match=r"the file is (.* MB, )?more than the .* MB a model may have"):
             Net.from_bytes(source) if not isinstance(source, pathlib.Path) else Net.load(source)
     monkeypatch.setattr(limits, "MAX_MODEL_FILE_BYTES", len(data))
     Net.load(path)
@@ -601,6 +795,101 @@ def test_npy_header_claiming_a_huge_metadata_array(valid, modelfiles, monkeypatc
     assert meter.total < 1 << 20
 
 
+def _zip_claiming_entries(entries, members=("a",), comment=b"", comment_length=None):
+    """A small zip whose end record claims ``entries`` entries (2 bytes each for this disk and in all)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in members:
+            archive.writestr(name, b"")
+        archive.comment = comment
+    data = bytearray(buffer.getvalue())
+    end = len(data) - len(comment) - 22
+    assert data[end:end + 4] == b"PK\x05\x06"
+    data[end + 8:end + 12] = entries if isinstance(entries, bytes) else entries.to_bytes(2, "little") * 2
+    if comment_length is not None:
+        data[end + 20:end + 22] = comment_length.to_bytes(2, "little")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("data, count", [
+    (_zip_claiming_entries(b"PK\x05\x06"), "19,280"),  # the end record's own fields spell its signature
+    (_zip_claiming_entries(b"PK\x05\x06", members=()), "19,280"),  # ... and it is the whole file
+    (_zip_claiming_entries(100, comment=b"a comment"), "100"),
+    (_zip_claiming_entries(100, members=(), comment=b"a comment"), "100"),  # the end record at offset 0
+    (_zip_claiming_entries(100, comment=b"c" * 65535), "100"),  # the longest comment a zip can have
+    (_zip_claiming_entries(100, comment_length=5), "100"),  # a comment length but no comment
+], ids=["signature_in_fields", "only_an_end_record", "comment", "record_at_offset_0", "longest_comment", "missing_comment"])
+def test_the_entry_count_is_checked_wherever_zipfile_finds_the_end_record(data, count):
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:  # zipfile itself opens each of them
+        assert len(archive.namelist()) <= 1
+    _refused(data, rf"the file holds {count} entries; a model file has at most 19\)$")
+
+
+@pytest.mark.parametrize("data", [b"\xff" * 98 + b"\x00\x00", b"some junk" + b"PK\x05\x06", b"x" * 9 + b"PK\x05\x06" * 3,
+                                  _zip_claiming_entries(100) + b"\x01" * 65537],
+                         ids=["ends_with_zeros", "ends_with_the_signature", "signatures_near_the_end",
+                              "end_record_further_back_than_a_comment_reaches"])
+def test_a_file_with_no_whole_end_record_is_not_a_zip(data):
+    _refused(data, r"not a model file \(not a valid \.npz archive")
+
+
+def test_a_stray_end_signature_inside_a_member_is_not_taken_for_the_end_record():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("a", b"PK\x05\x06" + b"\xff" * 18)  # would claim 65,535 entries
+        archive.comment = b"a comment"  # the end record is then found by searching back from the end
+    _refused(buffer.getvalue(), r"not a model file \(no metadata entry\)")
+
+
+def test_a_zip64_archive_is_refused_however_short():
+    locator = b"PK\x06\x07" + bytes(16)
+    _refused(locator + b"PK\x05\x06" + bytes(18), r"not a model file \(a zip64 archive")
+
+
 def test_many_members_are_refused(valid, modelfiles):
     members = modelfiles.members_of(valid[1]) + [(f"x{i}.npy", b"") for i in range(2000)]
     _refused(modelfiles.pack(members, zipfile.ZIP_STORED), "do not match its metadata")
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=["stored", "deflated"])
+def test_a_member_whose_data_ends_before_its_declared_size_is_truncated(valid, modelfiles, method):
+    """The zip headers declare the whole .npy (and the CRC matches what is there), but 8 bytes of data are missing."""
+    members = []
+    for name, content in modelfiles.members_of(valid[1]):
+        body = content[:-8] if name == "w0.npy" else content
+        members.append({"name": name, "payload": body if method == zipfile.ZIP_STORED else modelfiles.deflate(body),
+                        "method": method, "crc": zlib.crc32(body), "file_size": len(content)})
+    _refused(modelfiles.raw_zip(members), r"^array w0 is truncated$")
+
+
+def _with_metadata(**changes):
+    return lambda valid, modelfiles: modelfiles.build({**valid[2], **changes}, valid[3])
+
+
+def _one_entry_zip(name_length):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("x" * name_length, b"")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda valid, modelfiles: modelfiles.build(None, valid[3]), "not a model file (no metadata entry)"),
+    (lambda valid, modelfiles: modelfiles.build(b"[1, 2, 3]", valid[3]), "the metadata must be a JSON object"),
+    (_with_metadata(seed=-1), "bad seed in the metadata"),
+    (_with_metadata(test_accuracy=1.5), "bad test accuracy in the metadata"),
+    (_with_metadata(created=12), "bad creation time in the metadata"),
+    (_with_metadata(history={}), "bad training history in the metadata"),
+    (_with_metadata(history=[1]), "bad training history entry in the metadata"),
+    (lambda valid, modelfiles: modelfiles.build(valid[2], valid[3], compression=zipfile.ZIP_BZIP2),
+     "array metadata is compressed in a way model files never are (only stored or deflated arrays are read)"),
+    (lambda valid, modelfiles: b"PK\x06\x07" + bytes(16) + b"PK\x05\x06" + bytes(18),
+     "not a model file (a zip64 archive: its directory is far larger than a model's)"),
+    (lambda valid, modelfiles: _one_entry_zip(5000), "not a model file (its zip directory is far larger than a model's)"),
+    (lambda valid, modelfiles: io.StringIO("text, not bytes"), "a model file must be read as bytes"),
+], ids=["no_metadata", "metadata_not_an_object", "seed", "test_accuracy", "created", "history", "history_entry",
+        "bzip2", "zip64", "big_directory", "text_stream"])
+def test_each_refusal_says_exactly_why(valid, modelfiles, make, message):
+    with pytest.raises(ModelFileError) as refused:
+        Net.from_bytes(make(valid, modelfiles))
+    assert str(refused.value) == message

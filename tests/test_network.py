@@ -1,10 +1,14 @@
 """Net: construction, validation, gradients (checked against finite differences) and evaluation."""
+import datetime
+import warnings
 import zlib
 
 import numpy as np
 import pytest
 
 from core import Net, limits
+from core import network
+from core.network import confusion_counts
 
 HIDDEN = ("sigmoid", "tanh", "relu")
 OUTPUT_COSTS = (("sigmoid", "quadratic"), ("sigmoid", "cross_entropy"),
@@ -57,6 +61,19 @@ def test_initialisation_scales(init):
         assert float(net.biases[0].std()) == pytest.approx(1.0, rel=0.2)
     else:
         assert not net.biases[0].any()
+
+
+def test_creation_time_is_utc_to_the_second():
+    before = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    created = datetime.datetime.fromisoformat(Net([4, 2]).created)
+    after = datetime.datetime.now(datetime.timezone.utc)
+    assert created.utcoffset() == datetime.timedelta(0)
+    assert created.microsecond == 0 and before <= created <= after
+
+
+def test_seed_is_remembered_and_saved_with_the_model():
+    net = Net([4, 2], seed=7)
+    assert net.seed == 7 and Net.from_bytes(net.to_bytes()).seed == 7
 
 
 @pytest.mark.parametrize("sizes, message", [
@@ -225,6 +242,28 @@ def test_prediction_is_chunk_independent(small_trained_net, mnist):
         np.testing.assert_allclose(whole, parts, rtol=rtol, atol=1e-7)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_no_rows_give_an_empty_probability_table_of_the_networks_dtype(dtype):
+    net = Net([6, 8, 3], seed=0, dtype=dtype)
+    proba = net.predict_proba(np.empty((0, 6)))
+    assert proba.shape == (0, 3) and proba.dtype == dtype
+    assert net.predict_proba(np.ones((2, 6))).dtype == dtype
+
+
+def test_one_input_networks_read_a_flat_vector_as_one_value_per_example():
+    net = Net([1, 3], seed=0, dtype=np.float64)
+    values = np.array([0.1, -0.4, 2.0])
+    proba = net.predict_proba(values)
+    assert proba.shape == (3, 3)
+    np.testing.assert_allclose(proba, net.predict_proba(values.reshape(3, 1)), rtol=1e-12)
+    assert net.predict_proba(0.5).shape == (1, 3)  # a single number is one example
+
+
+def test_a_single_number_is_one_example_of_one_input():
+    with pytest.raises(ValueError, match="expects 6 inputs per example, got 1"):
+        Net([6, 3], seed=0).predict(0.5)
+
+
 def test_predict_rejects_wrong_width(small_trained_net):
     with pytest.raises(ValueError, match="expects 784 inputs per example, got 100"):
         small_trained_net.predict(np.zeros((3, 100)))
@@ -302,3 +341,155 @@ def test_evaluation_refuses_labels_out_of_range():
             call(X, np.array([0, 3]))
     with pytest.raises(ValueError, match="labels must be between 0 and 2"):
         net.gradients(X, np.array([-1, 0]))
+
+
+# ----- evaluation details --------------------------------------------------------------------
+def test_confusion_counts_defaults_to_ten_digit_classes():
+    """pages/evaluate.py relies on the default of 10 classes."""
+    matrix = confusion_counts(np.array([0, 3, 3]), np.array([0, 3, 1]))
+    expected = np.zeros((10, 10), int)
+    expected[0, 0] = expected[3, 3] = expected[3, 1] = 1
+    np.testing.assert_array_equal(matrix, expected)
+
+
+def test_confusion_counts_is_full_size_when_the_last_classes_never_occur():
+    matrix = confusion_counts(np.array([0, 1, 1]), np.array([1, 1, 0]), classes=4)
+    assert matrix.shape == (4, 4)
+    np.testing.assert_array_equal(matrix[:2, :2], [[0, 1], [1, 1]])
+    assert not matrix[2:].any() and not matrix[:, 2:].any()
+
+
+def test_confusion_matrix_and_per_class_accuracy_for_other_class_counts():
+    """A 3-class network gives 3x3 counts, from (X, y) or a dataset pair."""
+    net = Net([4, 3], dtype=np.float64, seed=0)
+    X = np.random.default_rng(5).normal(size=(30, 4))
+    predicted = net.predict(X)
+    y = (predicted + (np.arange(30) % 4 == 0)) % 3  # every fourth example labelled wrongly
+    expected = np.zeros((3, 3), int)
+    np.add.at(expected, (y, predicted), 1)
+    for matrix in (net.confusion_matrix(X, y), net.confusion_matrix((X, y))):
+        np.testing.assert_array_equal(matrix, expected)
+    with np.errstate(invalid="ignore"):
+        expected_per_class = np.diag(expected) / expected.sum(axis=1)
+    np.testing.assert_allclose(net.per_class_accuracy((X, y)), expected_per_class)
+
+
+def test_per_class_accuracy_counts_a_class_seen_once():
+    net = Net([4, 3], dtype=np.float64, seed=0)
+    X = np.random.default_rng(5).normal(size=(3, 4))
+    predicted = net.predict(X)
+    per_class = net.per_class_accuracy(X[:1], predicted[:1])  # one example, classified correctly
+    assert per_class[predicted[0]] == 1.0
+    assert np.isnan(np.delete(per_class, predicted[0])).all()
+
+
+def test_per_class_accuracy_of_an_absent_class_does_not_warn():
+    net = Net([4, 3], dtype=np.float64, seed=0)
+    X = np.random.default_rng(5).normal(size=(5, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        per_class = net.per_class_accuracy(X, np.zeros(5, int))
+    assert np.isnan(per_class[1:]).all()
+
+
+def test_evaluate_adds_up_every_chunk():
+    """More rows than one evaluation chunk: the cost and accuracy are over all of them."""
+    net = Net([5, 3], dtype=np.float64, seed=2)
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(4500, 5)), rng.integers(0, 3, 4500)
+    a = 1 / (1 + np.exp(-(X @ net.weights[0].T + net.biases[0])))
+    expected_cost = 0.5 * np.sum((a - np.eye(3)[y]) ** 2) / len(y)
+    scores = net.evaluate(X, y)
+    assert scores["cost"] == pytest.approx(expected_cost, rel=1e-10)
+    assert scores["accuracy"] == pytest.approx(np.mean(a.argmax(axis=1) == y))
+
+
+def _rounding_sensitive_net():
+    """A float32 [2, 2] net whose scores are 2^30 (x0 - x1) and its negative.
+
+    For x = (1 + 2^-30, 1) the scores are 1 and -1 in float64, but 0 once x is rounded to
+    float32 (1 + 2^-30 rounds to 1): outputs (0.5, 0.5) and a quadratic cost of 0.25 for label 0.
+    """
+    net = Net([2, 2], seed=0)
+    net.weights[0][:] = [[2.0 ** 30, -2.0 ** 30], [-2.0 ** 30, 2.0 ** 30]]
+    net.biases[0][:] = 0
+    return net, np.array([[1 + 2.0 ** -30, 1.0]]), np.array([0])
+
+
+def test_float32_networks_round_their_inputs_to_float32():
+    net, X, y = _rounding_sensitive_net()
+    assert net.evaluate(X, y)["cost"] == pytest.approx(0.25, rel=1e-6)
+    np.testing.assert_allclose(net.predict_proba(X), [[0.5, 0.5]], rtol=1e-6)
+    rounded = X.astype(np.float32)
+    for mine, expected in zip(*(sum(net.gradients(data, y), []) for data in (X, rounded))):
+        assert mine.dtype == np.float32
+        np.testing.assert_allclose(mine, expected, rtol=1e-6, atol=1e-6)
+    # by hand: a = 0.5, dC/dz = (a - y) a (1 - a) = (-0.125, 0.125), dC/dw = dC/dz x
+    grads_w, grads_b = net.gradients(X, y)
+    np.testing.assert_allclose(grads_b[0], [-0.125, 0.125], rtol=1e-6)
+    np.testing.assert_allclose(grads_w[0], [[-0.125, -0.125], [0.125, 0.125]], rtol=1e-6)
+
+
+def test_test_accepts_every_label_of_a_network_with_a_narrow_hidden_layer(capsys):
+    net = Net([6, 2, 3], seed=0)
+    X = np.zeros((3, 6))
+    percent = net.test((X, np.array([0, 1, 2])))
+    assert percent == pytest.approx(100 / 3)
+    assert "1 / 3 correct" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="labels must be between 0 and 2"):
+        net.test((X, np.array([0, 1, 3])))
+
+
+def test_save_and_load_default_to_the_default_path(tmp_path, monkeypatch):
+    path = tmp_path / "models" / "network.npz"
+    monkeypatch.setattr(network, "DEFAULT_SAVE_PATH", path)
+    net = Net([6, 5, 3], seed=1)
+    assert net.save() == path and path.is_file()
+    loaded = Net.load()
+    _assert_same_parameters(loaded, net)
+    other = Net([6, 5, 3], seed=2)
+    assert other.load() is other
+    _assert_same_parameters(other, net)
+
+
+# ----- training through train(), copies --------------------------------------------------------
+def _training_data(n=40, inputs=6, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, inputs)), rng.integers(0, classes, n)
+
+
+def _assert_same_parameters(a, b):
+    for pa, pb in zip(a.weights + a.biases, b.weights + b.biases):
+        np.testing.assert_allclose(pa, pb, rtol=1e-9, atol=1e-12)
+
+
+def test_train_is_one_epoch_of_fit_with_the_same_settings():
+    data = _training_data()
+    for args, options in (((0.5,), {}), ((0.5, 4), {"optimizer": "momentum", "seed": 3})):
+        trained, fitted = Net([6, 5, 3], dtype=np.float64, seed=1), Net([6, 5, 3], dtype=np.float64, seed=1)
+        trained.train(data, *args, **options)
+        eta, batch_size = (args + (10,))[:2]  # train's batch size defaults to 10, as in the original
+        fitted.fit(data, epochs=1, eta=eta, batch_size=batch_size, **options)
+        assert len(trained.history) == 1
+        _assert_same_parameters(trained, fitted)
+        assert not np.allclose(trained.weights[0], Net([6, 5, 3], dtype=np.float64, seed=1).weights[0])
+
+
+def test_copy_is_independent_and_trains_like_the_original():
+    data = _training_data()
+    net = Net([6, 5, 3], dtype=np.float64, seed=1)
+    net.fit(data, epochs=1, eta=0.5, batch_size=8)
+    twin = net.copy()
+    assert isinstance(twin, Net) and twin.sizes == net.sizes and twin.history == net.history
+    _assert_same_parameters(twin, net)
+    before = [p.copy() for p in net.weights + net.biases]
+    history_before = [dict(entry) for entry in net.history]
+
+    twin.fit(data, epochs=1, eta=0.5, batch_size=8)  # training the copy leaves the original alone
+    twin.history[0]["train_cost"] = -1.0
+    for p, kept in zip(net.weights + net.biases, before):
+        np.testing.assert_array_equal(p, kept)
+    assert net.history == history_before and len(net.history) == 1
+
+    net.fit(data, epochs=1, eta=0.5, batch_size=8)  # the same shuffles: the copy's own random stream
+    _assert_same_parameters(twin, net)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 import tracemalloc
 
@@ -694,6 +695,9 @@ DEEP_LEVELS = {  # mode, values, expected 8-bit grey levels
     "infinities_at_the_ends": ("F", [[_INF, 0.2, 0.6], [-_INF, 0.4, 0]], _rounded([[255, 51, 153], [0, 102, 0]])),
     "nan_and_infinities_only": ("F", [[_NAN, _INF, -_INF], [_INF, _NAN, -_INF]], [[0, 255, 0], [255, 0, 0]]),
     "all_nan_is_black": ("F", [[_NAN] * 3, [_NAN] * 3], np.zeros((2, 3))),
+    "constant_below_0_with_nan_is_black": ("F", [[-5, _NAN, -5], [-5, -5, -5]], np.zeros((2, 3))),
+    "nan_in_stretched_values_is_black": ("F", [[256, 300, _NAN], [1000, 512, 4000]], _stretched([[256, 300, 256], [1000, 512, 4000]])),
+    "infinities_at_the_ends_of_a_stretch": ("F", [[0, 1000, _INF], [-1000, _NAN, -_INF]], [[128, 255, 255], [0, 0, 0]]),
 }
 
 
@@ -747,6 +751,12 @@ def _with_transparency(picture: Image.Image) -> Image.Image:
     return picture
 
 
+def _transparent_colour(picture: Image.Image) -> Image.Image:
+    """A PNG's tRNS chunk: one colour (here white, the whole picture) marked transparent."""
+    picture.info["transparency"] = (255, 255, 255) if picture.mode == "RGB" else 255
+    return picture
+
+
 PREVIEW_MODES = {  # picture -> the mode it is shown in
     "1": (lambda: Image.new("1", (6, 4), 1), "L"),
     "L": (lambda: Image.new("L", (6, 4), 9), "L"),
@@ -755,6 +765,8 @@ PREVIEW_MODES = {  # picture -> the mode it is shown in
     "RGBA": (lambda: Image.new("RGBA", (6, 4), (1, 2, 3, 4)), "RGBA"),
     "P": (lambda: Image.new("P", (6, 4), 0), "RGB"),
     "P_transparent": (lambda: _with_transparency(Image.new("P", (6, 4), 0)), "RGBA"),
+    "RGB_transparent_colour": (lambda: _transparent_colour(Image.new("RGB", (6, 4), (255, 255, 255))), "RGBA"),
+    "L_transparent_colour": (lambda: _transparent_colour(Image.new("L", (6, 4), 255)), "RGBA"),
     "PA": (lambda: Image.new("PA", (6, 4)), "RGBA"),
     "RGBa": (lambda: Image.new("RGBA", (6, 4), (1, 2, 3, 4)).convert("RGBa"), "RGBA"),
     "CMYK": (lambda: Image.new("CMYK", (6, 4)), "RGB"),
@@ -775,6 +787,8 @@ def test_preview_mode_of_each_picture_mode(case):
         assert np.asarray(preview).min() == 255  # a white bilevel picture stays white
     if case in ("L", "LA", "RGB", "RGBA"):
         assert preview.tobytes() == picture.tobytes()  # already shown as is
+    if case.endswith("_transparent_colour"):
+        assert np.asarray(preview)[..., 3].max() == 0  # shown as the network reads it: see-through
 
 
 @pytest.mark.parametrize(
@@ -854,9 +868,12 @@ def test_decoded_size_limit_counts_the_bytes_pillow_keeps_per_pixel(monkeypatch,
         load_image(data)
 
 
-def test_a_missing_file_is_not_reported_as_a_bad_picture(tmp_path):
+def test_a_missing_file_or_a_folder_is_not_reported_as_a_bad_picture(tmp_path):
+    """The caller says "no file there" or "that is a folder", not "not a picture"."""
     with pytest.raises(FileNotFoundError):
         load_image(tmp_path / "missing.png")
+    with pytest.raises(IsADirectoryError):
+        load_image(tmp_path)
 
 
 def test_a_decompression_bomb_is_refused_without_dimensions(monkeypatch):
@@ -871,8 +888,9 @@ def test_a_decompression_bomb_is_refused_without_dimensions(monkeypatch):
 
 @pytest.mark.parametrize(
     "fmt, size, reduced",
-    [("JPEG", (4400, 300), (2200, 150)), ("MPO", (4400, 300), (2200, 150)), ("JPEG", (300, 4400), (150, 2200))],
-    ids=["jpeg", "mpo", "jpeg_tall"],
+    [("JPEG", (4400, 300), (2200, 150)), ("MPO", (4400, 300), (2200, 150)), ("JPEG", (300, 4400), (150, 2200)),
+     ("JPEG", (2, 4096), (1, 2048)), ("JPEG", (4096, 2), (2048, 1))],
+    ids=["jpeg", "mpo", "jpeg_tall", "jpeg_two_px_wide", "jpeg_two_px_high"],
 )
 def test_a_big_jpeg_or_mpo_photo_is_decoded_at_a_reduced_scale(fmt, size, reduced):
     """Phone cameras save MPO (JPEG with a second picture): it is read reduced like any JPEG, down
@@ -1035,14 +1053,194 @@ def test_ink_must_stand_out_eight_noise_sigmas_from_grainy_paper():
     assert to_mnist(_grainy(np.full(stroke.shape, above), stroke, grain=4)[0]) is not None
 
 
-def test_the_grain_is_removed_by_a_threshold_of_six_sigmas_capped_at_three_quarters_of_otsu():
-    """A graded stroke on grainy paper reads as the stroke less the texture threshold (here Otsu's cap)."""
-    stroke = draw_two() > 0
-    levels = np.round(20 + 170 * np.linspace(0, 1, 280))[None, :] * stroke
-    picture, difference = _grainy(levels, stroke, grain=3)
+@pytest.mark.parametrize("stroke_width, faintest, strongest, grain, threshold", [
+    (None, 20, 190, 3, "otsu"),  # coarse grain: six sigmas would be above ¾ of Otsu's threshold, which caps it
+    (40, 8, 200, 2, "six sigmas"),  # a bold stroke on fine grain: Otsu's threshold lies within the stroke
+], ids=["capped_at_three_quarters_of_otsu", "six_sigmas_below_the_cap"])
+def test_the_grain_is_removed_by_six_sigmas_or_three_quarters_of_otsu_whichever_is_lower(
+        stroke_width, faintest, strongest, grain, threshold):
+    """A stroke graded from faint to strong on grainy paper reads as the stroke less the texture threshold."""
+    stroke = (draw_two() if stroke_width is None else draw_two(width=stroke_width)) > 0
+    levels = np.round(faintest + (strongest - faintest) * np.linspace(0, 1, 280))[None, :] * stroke
+    picture, difference = _grainy(levels, stroke, grain=grain)
+    distance = np.clip(difference, 0, None) / 255
+    contrast = distance.max()
+    cap, six_sigmas = 0.75 * _brute_force_otsu(distance / contrast) * contrast, 6 * _robust_sigma(difference) / 255
+    assert (cap < six_sigmas) == (threshold == "otsu")
+    expected = _ink_reference(np.clip(distance - min(cap, six_sigmas), 0, None))
+    np.testing.assert_allclose(to_mnist(picture), expected, atol=0.002)
+
+
+# --------------------------------------------------------------------------
+# Odd inputs: error messages, one-pixel pictures, memory
+# --------------------------------------------------------------------------
+
+
+def test_an_unsupported_array_shape_is_named_with_the_shapes_that_are_read():
+    expected = "expected (H, W), (H, W, 1), (H, W, 2), (H, W, 3) or (H, W, 4)."
+    with pytest.raises(ValueError, match=r"^Unsupported image array shape \(10, 10, 5\): " + re.escape(expected) + "$"):
+        to_mnist(np.zeros((10, 10, 5), np.uint8))
+
+
+def test_an_unsupported_array_dtype_is_named_in_the_error():
+    with pytest.raises(ValueError, match=r"^Unsupported image array dtype complex128: expected uint8, integer or float\.$"):
+        to_mnist(np.zeros((10, 10), complex))
+
+
+@pytest.mark.parametrize("across", [True, False], ids=["one_row", "one_column"])
+def test_a_picture_one_pixel_high_or_wide_is_read(across):
+    """A 1 x 64 px strip with a 24 px dash is a (thin) line, not nothing: 20 px long once scaled."""
+    strip = np.zeros((1, 64), np.uint8)
+    strip[0, 20:44] = 255
+    strip = strip if across else strip.T.copy()
+    out = to_mnist(strip)
+    assert out is not None
+    rows, cols = np.flatnonzero(out.any(axis=1)), np.flatnonzero(out.any(axis=0))
+    assert (rows.size, cols.size) == ((1, 20) if across else (20, 1))
+
+
+def test_a_too_large_array_is_refused_before_it_is_converted(monkeypatch):
+    """The pixel limit protects memory: a float array over it is refused before an 8-bit copy is made."""
+    monkeypatch.setattr(preprocess, "MAX_PIXELS", 1000 * 1000)
+    tall = np.zeros((2000, 1000), np.float32)  # 2 million pixels; its 8-bit copy would take 2 MB
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="too large"):
+            to_mnist(tall)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 500_000
+
+
+# --------------------------------------------------------------------------
+# Previews of 8-bit and big-endian pictures
+# --------------------------------------------------------------------------
+
+
+def test_a_big_endian_16_bit_picture_is_shown_like_a_little_endian_one():
+    """Some scanners save big-endian 16-bit TIFFs (mode I;16B): their preview averages the same values."""
+    values = np.array([[0, 4000, 8000, 8000], [4000, 8000, 0, 0], [12000, 0, 2000, 6000], [0, 0, 6000, 2000]])
+    big_endian = Image.frombytes("I;16B", (4, 4), values.astype(">u2").tobytes())
+    blocks = values.reshape(2, 2, 2, 2).mean(axis=(1, 3))
+    expected = _rounded((blocks - blocks.min()) * 255 / (blocks.max() - blocks.min()))
+    np.testing.assert_array_equal(np.asarray(preview_image(big_endian, 2)), expected)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_an_8_bit_picture_is_shown_smaller_with_the_lanczos_filter(mode):
+    """8-bit previews are scaled with Lanczos, the sharp filter the digit itself is scaled with."""
+    rng = np.random.default_rng(3)
+    picture = Image.fromarray(rng.integers(0, 256, (60, 90), dtype=np.uint8)).convert(mode)
+    expected = picture.resize((30, 20), Image.Resampling.LANCZOS)
+    assert preview_image(picture, 30).tobytes() == expected.tobytes()
+
+
+# --------------------------------------------------------------------------
+# The background fit and the noise estimate
+# --------------------------------------------------------------------------
+
+
+def test_the_border_mask_is_the_outermost_rows_and_columns():
+    expected = np.ones((4, 5), bool)
+    expected[1:-1, 1:-1] = False
+    np.testing.assert_array_equal(preprocess._border_mask((4, 5)), expected)
+
+
+def test_shrink_averages_blocks_of_pixels_and_never_enlarges():
+    values = np.arange(24, dtype=np.float32).reshape(4, 6)
+    np.testing.assert_array_equal(preprocess._shrink(values, 6), values)  # fits already
+    np.testing.assert_array_equal(preprocess._shrink(values, 64), values)  # never enlarged
+    np.testing.assert_allclose(preprocess._shrink(values, 3), values.reshape(2, 2, 3, 2).mean(axis=(1, 3)))
+
+
+@pytest.mark.parametrize("shape, shrunk", [((128, 2), (64, 1)), ((2, 128), (1, 64))])
+def test_shrink_keeps_a_one_pixel_side(shape, shrunk):
+    """A thin strip shrunk by half keeps one pixel across: each is the mean of a 2 x 2 block."""
+    values = np.arange(256, dtype=np.float32).reshape(shape)
+    small = preprocess._shrink(values, 64)
+    assert small.shape == shrunk
+    np.testing.assert_allclose(small.ravel(), values.reshape(-1, 2, 2).mean(axis=(1, 2)) if shape[1] == 2 else
+                               values.reshape(2, 64, 2).mean(axis=(0, 2)).ravel())
+
+
+@pytest.mark.parametrize(
+    "shape, step", [((300, 200), (1, 1)), ((200, 600), (1, 2)), ((512, 300), (2, 1)), ((300, 513), (1, 2))]
+)
+def test_the_noise_is_measured_on_a_grid_of_about_256_by_256_pixels(shape, step):
+    """Every pixel of a picture up to 511 px counts; larger ones are sampled every side // 256 pixels."""
+    residual = np.random.default_rng(1).normal(0, 1, shape) ** 3  # heavy tails: every sample differs
+    assert preprocess._noise_sigma(residual) == pytest.approx(_robust_sigma(residual[:: step[0], :: step[1]]), rel=1e-12)
+
+
+def test_mild_deviations_below_half_the_contrast_threshold_do_not_decide_the_ink_side():
+    """1000 pixels just below 12/255 brighter than the paper are noise; one dark mark is the ink."""
+    residual = np.full(1001, 11.5 / 255)
+    residual[0] = -0.3
+    assert preprocess._ink_polarity(residual) == -1.0
+
+
+def test_bright_ink_wins_a_tie():
+    """Equally strong bright and dark marks: read as light ink (the canvas's white on black)."""
+    assert preprocess._ink_polarity(np.array([0.0, 0.5, -0.5, 0.0])) == 1.0
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5, 7])
+def test_otsu_threshold_with_peak_ink_maximises_the_between_class_variance(seed):
+    """As above, with the peak ink (exactly 1.0, in the last bin) among the values."""
+    rng = np.random.default_rng(seed)
+    levels = np.append((rng.choice(256, size=rng.integers(2, 6), replace=False) + 0.5) / 256, 1.0)
+    values = np.repeat(levels, rng.integers(1, 6, size=levels.size))
+    assert preprocess._otsu_threshold(values) == _brute_force_otsu(values)
+
+
+def test_the_thickest_stroke_of_a_big_blot_is_measured_on_a_64_px_copy():
+    """A 640 px square shrinks to 64 px, which 32 erosions empty: (2 x 32 - 1) copy pixels = 630 px."""
+    assert preprocess._thickest_stroke(np.ones((640, 640), bool)) == 630
+
+
+def test_a_strip_8_px_high_on_lit_paper_is_read_relative_to_the_fitted_paper():
+    """8 px is enough to fit the lighting: a dark dash on paper brightening from left to right is read
+    as its darkening relative to the paper there (smaller strips use the border's median)."""
+    paper = np.tile(100 + 2 * np.arange(64), (8, 1)).astype(np.float64)
+    dash = np.zeros((8, 64), bool)
+    dash[3:5, 20:50] = True
+    photo = np.where(dash, 20, paper).astype(np.uint8)
+    relative = np.where(dash, (paper - 20) / paper, 0)
+    np.testing.assert_allclose(to_mnist(photo), _ink_reference(relative), atol=0.02)
+
+
+def test_the_paper_counts_as_zero_ink_in_otsus_threshold():
+    """Coarse grain and a stroke graded from nothing: Otsu's threshold falls within the stroke's levels and
+    depends on how much of the picture is paper (zero ink, including paper darker than the fit)."""
+    stroke = draw_two(width=40) > 0
+    levels = np.round(1 + 199 * np.linspace(0, 1, 280))[None, :] * stroke
+    picture, difference = _grainy(levels, stroke, grain=8)
     distance = np.clip(difference, 0, None) / 255
     contrast = distance.max()
     cap, six_sigmas = 0.75 * _brute_force_otsu(distance / contrast) * contrast, 6 * _robust_sigma(difference) / 255
     assert cap < six_sigmas
     expected = _ink_reference(np.clip(distance - cap, 0, None))
     np.testing.assert_allclose(to_mnist(picture), expected, atol=0.002)
+
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_a_big_picture_is_read_at_the_mean_of_each_block_of_pixels(mode):
+    """2048 px wide is read at 1024: each working pixel is the mean of a 2 x 2 block, nothing from its neighbours."""
+    means = np.random.default_rng(4).integers(20, 236, (2, 1024))
+    swing = np.random.default_rng(5).integers(0, 20, (2, 1024))
+    blocks = np.kron(means, np.ones((2, 2), np.int64)) + np.kron(swing, np.array([[1, -1], [-1, 1]]))
+    picture = Image.fromarray(blocks.astype(np.uint8)).convert(mode)
+    np.testing.assert_array_equal(np.asarray(reading_copy(picture)), means)
+
+
+
+@pytest.mark.parametrize("thickness, pen", [(25, 30), (5, 10)])
+def test_the_64_px_copy_of_the_ink_is_made_by_averaging_blocks(thickness, pen):
+    """A 640 px wide bar covers rows of 10 x 10 px blocks from row 300: 25 px thick is 3 copy rows with at
+    least half ink (full, full, half), which 2 erosions empty: (2 x 2 - 1) copy pixels = 30 px; 5 px thick
+    is one copy row exactly half ink, which counts: 1 erosion, (2 x 1 - 1) copy pixel = 10 px."""
+    mask = np.zeros((640, 640), bool)
+    mask[300 : 300 + thickness] = True
+    assert preprocess._thickest_stroke(mask) == pen

@@ -9,7 +9,7 @@ from PIL import Image
 
 from app_helpers import DEFAULT_MODEL, guard_real_models, models_folder, wait_until, weights_finite  # noqa: F401
 from core import Net, Progress
-from core.drawn_digits import render_digit
+from drawn_digits import render_digit
 from ui import charts, model_store
 from ui.drawing import Reading, Sketch, read_digit
 from ui.session import MAX_RUNS_KEPT, Run, SessionData

@@ -404,13 +404,13 @@ def clear_drawing(page):
 
 
 def measure_reading_latency(page, digit, style, seed, clear=True):
-    """Draw one digit (``core.drawn_digits.hand_drawn_strokes``) on the Draw page; the milliseconds
+    """Draw one digit (``drawn_digits.hand_drawn_strokes``) on the Draw page; the milliseconds
     from its last mouse-up to its reading on screen (see ``WATCH_NEXT_READING``).
 
     Earlier strokes are drawn 0.3 s apart and their reading is awaited first, so the figure is the
     last stroke's. ``clear``: press Clear afterwards (False leaves the drawing and its reading shown).
     """
-    from core.drawn_digits import hand_drawn_strokes
+    from drawn_digits import hand_drawn_strokes
 
     strokes, _ = hand_drawn_strokes(digit, seed, style=style)
     wait_for_canvas_in_place(page)

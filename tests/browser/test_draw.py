@@ -13,7 +13,7 @@ import pytest
 from browser_helpers import (alert, assert_no_exception, canvas_pixels, doc_screenshot, draw_strokes, expect,
                              in_canvas, main, metric, metric_value, navigate, open_page, script_runs,
                              seen_pixels, set_epochs, sideways_overflow, touch_strokes, wait_for_app, wait_for_images)
-from core.drawn_digits import MULTI_STROKE_STYLES, hand_drawn_strokes
+from drawn_digits import MULTI_STROKE_STYLES, hand_drawn_strokes
 from core.preprocess import to_mnist
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ import pytest
 from browser_helpers import (alert, assert_no_exception, assert_not_truncated, canvas_pixels, draw_strokes, expect,
                              in_canvas, main, metric, metric_value, open_page, sideways_overflow, touch_strokes,
                              wait_for_app)
-from core.drawn_digits import hand_drawn_strokes
+from drawn_digits import hand_drawn_strokes
 
 pytestmark = pytest.mark.browser
 

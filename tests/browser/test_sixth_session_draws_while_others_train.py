@@ -29,7 +29,7 @@ TRAINERS = 5
 SLOTS = limits.MAX_CONCURRENT_TRAININGS
 EPOCHS = LONG_TRAINING_EPOCHS  # browser_helpers.prepare_long_training: each run lasts many minutes
 WARM_UP = (7, 0, 99)  # the session's first reading also loads the model's arrays: not measured
-# (digit, template style, seed) of core.drawn_digits.hand_drawn_strokes; the shipped model reads
+# (digit, template style, seed) of drawn_digits.hand_drawn_strokes; the shipped model reads
 # each of these right through the browser on an idle server (as it did all 36 drawings tried:
 # twelve templates, seeds 0-2). The 4, 5, 7 and 0 are drawn in two strokes, 0.3 s apart.
 DRAWINGS = [(4, 0, 0), (5, 0, 0), (7, 1, 0), (0, 2, 0), (2, 0, 0), (9, 0, 0)]

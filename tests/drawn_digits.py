@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .preprocess import to_mnist
+from core.preprocess import to_mnist
 
 __all__ = [
     "MULTI_STROKE_STYLES",
