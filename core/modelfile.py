@@ -168,11 +168,15 @@ def _parse(net_class, data):
     return net
 
 
+def _is_file_seed(seed):
+    """A seed a model file may hold: a whole number (not a bool) from 0 to 2**63 - 1."""
+    return isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < _SEED_END
+
+
 def _saved_seed(seed):
     """The seed as the file keeps it: a whole number the reader accepts, else null (the weights are saved anyway)."""
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and 0 <= seed < _SEED_END:
-        return int(seed)
-    return None
+    seed = int(seed) if isinstance(seed, np.integer) else seed
+    return seed if _is_file_seed(seed) else None
 
 
 def _read_source(source):
@@ -351,7 +355,7 @@ def _check_metadata(meta):
         if meta.get(key) not in allowed:
             raise ModelFileError(f"bad {key} {meta.get(key)!r} in the metadata")
     seed = meta.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < _SEED_END):
+    if seed is not None and not _is_file_seed(seed):
         raise ModelFileError("bad seed in the metadata")
     meta["history"] = _check_history(meta.get("history"))
     accuracy = meta.get("test_accuracy")

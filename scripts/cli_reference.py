@@ -7,6 +7,7 @@ tests/test_cli.py fails when docs/cli.md no longer matches the command line.
 import os
 import sys
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "docs" / "cli.md"
@@ -20,21 +21,19 @@ def render():
     from core.cli import build_parser
 
     parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # argparse keeps sub-commands only here
-    columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = str(WIDTH)  # argparse wraps to the terminal's width
-    try:
+    with mock.patch.dict(os.environ, COLUMNS=str(WIDTH)):  # argparse wraps to the terminal's width
         parts = ["# The command line\n",
                  "Every command and option of `python -m core`, exactly as `--help` prints them "
                  "(written by `python scripts/cli_reference.py`).\n",
                  f"```text\n{parser.format_help()}```\n"]
-        parts += [f"## {name}\n\n```text\n{command.format_help()}```\n" for name, command in commands.items()]
-    finally:
-        if columns is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = columns
+        parts += [f"## {name}\n\n```text\n{command.format_help()}```\n"
+                  for name, command in subcommands(parser).items()]
     return "\n".join(parts)
+
+
+def subcommands(parser):
+    """{name: parser} of the command line's sub-commands (argparse keeps them only here)."""
+    return parser._subparsers._group_actions[0].choices
 
 
 if __name__ == "__main__":

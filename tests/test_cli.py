@@ -276,11 +276,7 @@ def test_help_exits_0(capsys):
 
 
 def test_progress_bar_on_a_terminal():
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
-
-    out, err = io.StringIO(), Terminal()
+    out, err = io.StringIO(), Recorder(tty=True)
     printer = cli._ProgressPrinter(3, out=out, err=err)
     history = [{"epoch": 1, "train_accuracy": 0.5, "train_cost": 1.0, "validation_accuracy": None,
                 "validation_cost": None, "seconds": 1.234, "eta": 1.0}]
@@ -551,7 +547,7 @@ def _reference_script():
 
 
 def _commands():
-    return cli.build_parser()._subparsers._group_actions[0].choices
+    return _reference_script().subcommands(cli.build_parser())
 
 
 def test_the_reference_page_is_what_the_command_line_prints(monkeypatch):
