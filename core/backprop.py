@@ -1,7 +1,7 @@
 """Vectorised forward and backward passes over a mini-batch into preallocated buffers.
 
 One ``Backprop`` serves a whole training run: every batch reuses the same input,
-target, activation, delta and gradient arrays (and the same views of them), so
+activation, delta and gradient arrays (and the same views of them), so
 the hot loop allocates nothing and makes few NumPy calls:
 
 * ``forward(X)`` computes the layers. Hidden layers are kept transposed, as
@@ -12,7 +12,7 @@ the hot loop allocates nothing and makes few NumPy calls:
   divergence check cost one or two BLAS calls.
 * ``propagate(X, scale, direct)`` turns that error into gradients of ``scale``
   times the summed cost. Scale 1/m gives the gradient of the batch-mean cost
-  (``backward``, behind ``Net.gradients``); training with SGD or momentum passes
+  (what ``core.reference`` computes); training with SGD or momentum passes
   -eta/m, so the buffers hold the step itself, and for large weight matrices
   the step is added straight into the weights (or velocities) by the gradient's
   own matrix product (see ``core._gemm``).
@@ -37,8 +37,6 @@ class _Views:
     def __init__(self, engine, m):
         dtype = engine.dtype
         hidden = engine.sizes[1:-1]
-        self.inputs = engine.inputs[:m]
-        self.targets = engine.targets[:m]
         self.scores = engine.scores[:m]
         self.outputs = engine.outputs[:m]
         self.delta = engine.delta[:m]
@@ -64,7 +62,6 @@ class Backprop:
         self.batch_size = batch_size
         self.hidden = HIDDEN[net.hidden]
         self.inputs = np.empty((batch_size, sizes[0]), dtype)  # gathered mini-batch rows
-        self.targets = np.empty((batch_size, classes), dtype)  # one-hot labels
         self.scores = np.empty((batch_size, classes), dtype)  # output layer z
         self.outputs = np.empty((batch_size, classes), dtype)  # output layer activations
         self.delta = np.empty((batch_size, classes), dtype)  # output layer error, then dC/dz
@@ -219,11 +216,3 @@ class Backprop:
         if not done:
             np.matmul(left, right, out=self.grad_w[layer])
         self.direct_done[layer] = done
-
-    def backward(self, X, labels):
-        """Gradients of the batch-mean cost after ``forward(X)``; returns the (grad_w, grad_b) buffers."""
-        m = len(X)
-        v = self.views(m)
-        np.take(self.identity, labels, axis=0, out=v.targets)
-        self.error(v.targets)
-        return self.propagate(X, 1.0 / m)

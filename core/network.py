@@ -4,9 +4,8 @@ import datetime as _dt
 
 import numpy as np
 
-from . import modelfile
+from . import modelfile, reference
 from .activations import HIDDEN
-from .backprop import Backprop
 from .costs import class_probabilities, log_probability_delta, mean_cost, output_activation
 from .training import as_arrays, fit
 from .validation import check_architecture, check_sizes, parameter_count
@@ -129,12 +128,10 @@ class Net:
         return X
 
     def gradients(self, X, y):
-        """Gradients (grads_w, grads_b) of the batch-mean cost, without regularisation."""
+        """Gradients (grads_w, grads_b) of the batch-mean cost, without regularisation, computed
+        by the book's backpropagation (``core.reference``)."""
         X, y = as_arrays((X, y), self.dtype, self.sizes[0], self.sizes[-1])
-        engine = Backprop(self, len(X))
-        engine.forward(X)
-        grads_w, grads_b = engine.backward(X, y)
-        return [g.copy() for g in grads_w], [g.copy() for g in grads_b]
+        return reference.backprop(self, X, y)
 
     def input_gradient(self, X, targets):
         """d log p(target | x) / dx for each row: which pixels push the decision towards ``targets``."""

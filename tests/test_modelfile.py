@@ -331,6 +331,18 @@ def test_an_unreadable_file_is_named_without_its_folder(tmp_path, monkeypatch):
     assert str(error.value) == "cannot read 'locked.npz' (Permission denied)"
 
 
+def test_an_os_error_without_a_message_is_named_by_its_kind(tmp_path, monkeypatch):
+    path = tmp_path / "locked.npz"
+    path.write_bytes(b"PK")
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError()
+
+    monkeypatch.setattr(type(path), "open", refuse)
+    with pytest.raises(ModelFileError, match=r"^cannot read 'locked\.npz' \(PermissionError\)$"):
+        Net.load(path)
+
+
 def test_truncated_files(valid):
     data = valid[1]
     for cut in sorted({1, 10, 30, 100, len(data) // 4, len(data) // 2, 3 * len(data) // 4,
@@ -589,6 +601,15 @@ def test_metadata_with_wrong_array_type(valid, modelfiles):
     _refused(modelfiles.build(None, valid[3], raw_members=raw), r"array metadata must be one-dimensional")
 
 
+def test_a_metadata_header_claiming_more_than_the_metadata_limit_is_refused(valid, modelfiles):
+    """A small member whose .npy header claims more bytes than metadata may have: refused from the header."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False,
+                                                  "shape": (modelfile.MAX_METADATA_BYTES + 1,)})
+    raw = {"metadata.npy": header.getvalue() + b"{}"}
+    _refused(modelfiles.build(None, valid[3], raw_members=raw), r"^array metadata is larger than expected$")
+
+
 def test_bad_npy_headers(valid, modelfiles):
     metadata, arrays = valid[2], valid[3]
     others = {k: v for k, v in arrays.items() if k != "w0"}
@@ -690,8 +711,47 @@ def test_files_over_the_size_limit_are_refused_before_reading(valid, tmp_path, m
     for source in (path, data, io.BytesIO(data)):
         with pytest.raises(ModelFileError, match=r"the file is (.* MB, )?more than the .* MB a model may have"):
             Net.from_bytes(source) if not isinstance(source, pathlib.Path) else Net.load(source)
+    with pytest.raises(ModelFileError, match=rf"^the file is {len(data) / 1e6:.1f} MB, more than"):
+        Net.load(path)  # a file's size is known before reading it, so the message gives it
     monkeypatch.setattr(limits, "MAX_MODEL_FILE_BYTES", len(data))
-    Net.load(path)
+    for source in (path, data, io.BytesIO(data)):  # exactly the limit is allowed, whatever the source
+        Net.from_bytes(source) if not isinstance(source, pathlib.Path) else Net.load(source)
+
+
+class _EndlessStream(io.RawIOBase):
+    """A stream that never ends (a pipe, a socket): asked for everything, it would never return."""
+
+    def __init__(self):
+        self.asked = []
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            raise AssertionError("asked an endless stream for everything it holds")
+        self.asked.append(size)
+        return bytes(size)
+
+
+def test_a_stream_is_read_no_further_than_one_byte_past_the_limit(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_MODEL_FILE_BYTES", 1_000_000)
+    stream = _EndlessStream()
+    with pytest.raises(ModelFileError, match=r"^the file is more than the 1 MB a model may have$"):
+        Net.from_bytes(stream)
+    assert stream.asked == [1_000_001]
+
+
+def test_a_file_that_never_ends_is_read_no_further_than_one_byte_past_the_limit(tmp_path, monkeypatch):
+    """A device or a FIFO reports size 0 and never ends."""
+    monkeypatch.setattr(limits, "MAX_MODEL_FILE_BYTES", 1_000_000)
+    path = tmp_path / "fifo.npz"
+    path.write_bytes(b"")
+    stream = _EndlessStream()
+    monkeypatch.setattr(type(path), "open", lambda self, *args, **kwargs: stream)
+    with pytest.raises(ModelFileError, match=r"^the file is 1\.0 MB, more than the 1 MB a model may have$"):
+        Net.load(path)
+    assert stream.asked == [1_000_001]
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")

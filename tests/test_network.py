@@ -1,4 +1,5 @@
-"""Net: construction, validation, gradients (checked against finite differences) and evaluation."""
+"""Net: construction, validation, gradients (checked against finite differences), the training engine
+(held equal to the book's backpropagation) and evaluation."""
 import datetime
 import warnings
 import zlib
@@ -6,8 +7,10 @@ import zlib
 import numpy as np
 import pytest
 
-from core import Net, limits
+from core import Net, backprop, limits, reference
 from core import network
+from core.activations import HIDDEN as HIDDEN_ENGINE
+from core.costs import mean_cost
 from core.network import confusion_counts
 
 HIDDEN = ("sigmoid", "tanh", "relu")
@@ -205,6 +208,151 @@ def test_input_gradient_matches_finite_differences_of_log_probability(hidden, ou
         minus = np.log(net.predict_proba(shifted)[0, targets[row]])
         numeric[index] = (plus - minus) / (2 * h)
     assert _relative_error(gradient, numeric) < 1e-5
+
+
+# ----- the training engine against the book's backpropagation -----------------------------
+# Widths chosen so that a 128-example batch takes both of the engine's paths: 130-unit layers
+# reach its direct-BLAS size (units x batch >= 16,384) and 70-unit layers do not.
+ENGINE_SIZES = {1: [40, 10], 2: [40, 130, 10], 3: [40, 70, 130, 10], 4: [40, 130, 70, 130, 10]}
+ENGINE_BATCH = 128
+
+
+def _engine(net, direct, monkeypatch):
+    """A training engine with the direct BLAS path on (its calls recorded) or off (NumPy only)."""
+    if not direct:
+        monkeypatch.setattr(backprop, "find_gemm", lambda: None)
+    engine = backprop.Backprop(net, ENGINE_BATCH)
+    taken = []
+    if direct:
+        gemm = engine._gemm
+        assert gemm is not backprop._no_gemm, "the direct BLAS path is missing on this machine"
+
+        def recording(*args):
+            taken.append(gemm(*args))
+            return taken[-1]
+
+        engine._gemm = recording
+    return engine, taken
+
+
+def _batch_away_from_kinks(net, rng, m, dtype=np.float64, margin=1e-3):
+    """m examples of ``dtype`` whose hidden pre-activations are all at least ``margin`` from zero, so that
+    rounding in float32 cannot put a relu unit on the other side of its kink in one engine and not the other."""
+    X = rng.normal(size=(4 * m, net.sizes[0])).astype(dtype)
+    zs, _ = reference.feedforward(net, X.astype(np.float64))
+    clear = np.all([np.abs(z).min(axis=0) > margin for z in zs[:-1]], axis=0) if len(zs) > 1 else np.ones(len(X), bool)
+    assert clear.sum() >= m
+    return np.ascontiguousarray(X[clear][:m]), rng.integers(0, net.sizes[-1], m)
+
+
+def _close(actual, expected, dtype):
+    assert actual.dtype == dtype and actual.shape == expected.shape
+    assert _relative_error(actual.astype(np.float64), expected) < (1e-12 if dtype == np.float64 else 2e-5)
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct BLAS", "NumPy"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("depth", sorted(ENGINE_SIZES))
+@pytest.mark.parametrize("output_cost", OUTPUT_COSTS, ids="/".join)
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_training_engine_equals_the_books_backpropagation(hidden, output_cost, depth, dtype, direct, monkeypatch):
+    output, cost = output_cost
+    net = Net(ENGINE_SIZES[depth], hidden=hidden, output=output, cost=cost, init="xavier", seed=depth, dtype=dtype)
+    rng = np.random.default_rng(zlib.crc32(f"{hidden}/{output}/{cost}/{depth}".encode()))
+    for b in net.biases:
+        b[:] = rng.normal(scale=0.5, size=b.shape)
+    exact = Net(net.sizes, hidden=hidden, output=output, cost=cost, dtype=np.float64)
+    exact.weights = [w.astype(np.float64) for w in net.weights]
+    exact.biases = [b.astype(np.float64) for b in net.biases]
+    engine, taken = _engine(net, direct, monkeypatch)
+    for m in (ENGINE_BATCH, 37, ENGINE_BATCH):  # a full batch, an epoch's shorter last one, a full one again
+        X, labels = _batch_away_from_kinks(exact, rng, m, dtype)
+        zs, activations = reference.feedforward(exact, X.astype(np.float64))
+        _close(engine.forward(X), activations[-1].T, dtype)
+
+        summed_cost = engine.error(np.eye(net.sizes[-1], dtype=dtype)[labels])
+        expected_cost = m * mean_cost(output, cost, zs[-1].T, activations[-1].T, labels)
+        assert summed_cost == pytest.approx(expected_cost, rel=1e-12 if dtype == np.float64 else 1e-5)
+
+        grads_w, grads_b = engine.propagate(X, 1.0 / m)
+        nabla_w, nabla_b = reference.backprop(exact, X.astype(np.float64), labels)
+        for grad, nabla in zip(grads_w + grads_b, nabla_w + nabla_b):
+            _close(grad, nabla, dtype)
+        assert engine.direct_done == [False] * len(net.weights)
+    # the 130-unit hidden layers went through the direct BLAS call when it is on
+    assert (True in taken) == (direct and depth > 1)
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct BLAS", "NumPy"])
+def test_training_engine_adds_the_step_into_the_optimisers_targets(direct, monkeypatch):
+    """propagate(X, -eta/m, targets): each target becomes step + beta x target in the gradient's own product
+    (SGD passes the weights themselves, momentum its velocities); layers without a target get the step in
+    grad_w. The weights are read for the error below a layer before that layer's target is written."""
+    net = Net(ENGINE_SIZES[3], hidden="sigmoid", output="softmax", cost="cross_entropy", init="xavier",
+              seed=3, dtype=np.float64)
+    rng = np.random.default_rng(3)
+    engine, _ = _engine(net, direct, monkeypatch)
+    X, labels = _batch_away_from_kinks(net, rng, ENGINE_BATCH)
+    nabla_w, nabla_b = reference.backprop(net, X, labels)
+    weights_before = [w.copy() for w in net.weights]
+    velocity = rng.normal(size=net.weights[2].shape)
+    velocity_before = velocity.copy()
+    eta = 0.5
+
+    engine.forward(X)
+    engine.error(np.eye(10)[labels])
+    grads_w, grads_b = engine.propagate(X, -eta / ENGINE_BATCH, [(net.weights[0], 1.0), None, (velocity, 0.9)])
+
+    assert engine.direct_done == [direct, False, direct]
+    if direct:
+        np.testing.assert_allclose(net.weights[0], weights_before[0] - eta * nabla_w[0], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(velocity, 0.9 * velocity_before - eta * nabla_w[2], rtol=1e-12, atol=1e-14)
+    else:
+        for layer in (0, 2):
+            np.testing.assert_allclose(grads_w[layer], -eta * nabla_w[layer], rtol=1e-12, atol=1e-14)
+        np.testing.assert_array_equal(net.weights[0], weights_before[0])
+        np.testing.assert_array_equal(velocity, velocity_before)
+    np.testing.assert_allclose(grads_w[1], -eta * nabla_w[1], rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(net.weights[1], weights_before[1])
+    np.testing.assert_array_equal(net.weights[2], weights_before[2])
+    for grad, nabla in zip(grads_b, nabla_b):
+        np.testing.assert_allclose(grad, -eta * nabla, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("output_cost", OUTPUT_COSTS, ids="/".join)
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_the_books_gradients_come_in_the_networks_dtype(hidden, output_cost):
+    """Rows of any float type are taken in the network's dtype, as training takes them."""
+    output, cost = output_cost
+    net = Net([6, 5, 4], hidden=hidden, output=output, cost=cost, seed=0)
+    rows, labels = np.random.default_rng(0).normal(size=(3, 6)), np.array([0, 3, 1])
+    exact = reference.backprop(net, rows.astype(np.float32), labels)
+    for gradients in (reference.backprop(net, rows, labels), net.gradients(rows, labels)):
+        for gradient, expected in zip(gradients[0] + gradients[1], exact[0] + exact[1]):
+            assert gradient.dtype == np.float32
+            np.testing.assert_array_equal(gradient, expected)
+
+
+def test_the_books_relu_derivative_is_0_at_the_kink_as_in_the_engine():
+    np.testing.assert_array_equal(reference.relu_prime(np.array([-1.0, 0.0, 2.0])), [0.0, 0.0, 1.0])
+    grad = np.empty(3)
+    np.testing.assert_array_equal(HIDDEN_ENGINE["relu"].grad(np.array([0.0, 0.0, 2.0]), out=grad), [0.0, 0.0, 1.0])
+
+
+def test_the_books_softmax_takes_scores_of_any_size():
+    """Each column (example) shifted by its own maximum: no overflow, and no column lost to underflow."""
+    scores = np.array([[1000.0, -1000.0], [999.0, -1001.0], [0.0, -1002.0]])
+    first, second = 1 / (1 + np.exp(-1.0)), 1 / (1 + np.exp(-1.0) + np.exp(-2.0))
+    expected = np.array([[first, second], [first * np.exp(-1.0), second * np.exp(-1.0)], [0.0, second * np.exp(-2.0)]])
+    np.testing.assert_allclose(reference.softmax(scores), expected, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("rows", [0, 9])
+def test_training_engine_refuses_a_batch_its_buffers_cannot_hold(rows):
+    engine = backprop.Backprop(Net([6, 5, 4], seed=0), 8)
+    engine.forward(np.zeros((8, 6), np.float32))
+    with pytest.raises(ValueError, match=f"^a batch of {rows} examples does not fit buffers for 8$"):
+        engine.forward(np.zeros((rows, 6), np.float32))
 
 
 # ----- prediction and evaluation ---------------------------------------------------------------

@@ -6,6 +6,7 @@ import io
 import re
 import time
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -941,6 +942,49 @@ def test_light_ink_on_unevenly_lit_dark_paper_is_read_as_added_light(paper):
     np.testing.assert_allclose(to_mnist(photo), _ink_reference(ink), atol=0.02)
 
 
+def _paper_with_a_mark(side: int, depth: float, checker: float = 0.0) -> np.ndarray:
+    """Paper of brightness 0.8 (optionally a checkerboard of +-``checker`` on it: texture of a known spread)
+    with a square mark ``depth`` darker in the middle, a 16th of the page, on even pixel boundaries."""
+    yy, xx = np.indices((side, side))
+    paper = (0.8 + np.where((yy + xx) % 2 == 0, checker, -checker)).astype(np.float32)
+    low, high = side * 3 // 8, side * 5 // 8
+    paper[low:high, low:high] = 0.8 - depth
+    return paper
+
+
+@pytest.mark.parametrize("side", [64, 128], ids=["fitted_as_is", "fitted_on_a_64px_copy"])
+def test_paper_fit_drops_marks_three_grey_levels_from_clean_paper(side):
+    """On clean paper the fit's spread is its floor of one grey level, so a mark is ink (left out of the
+    fit: the paper comes out flat) from three grey levels on, and paper (fitted through) below that."""
+    ink = preprocess._background_surface(_paper_with_a_mark(side, 3 / 255 + 2e-5))
+    np.testing.assert_allclose(ink, 0.8, atol=1e-6)
+    paper = preprocess._background_surface(_paper_with_a_mark(side, 3 / 255 - 2e-5))
+    assert paper.min() < 0.799
+
+
+def test_paper_fit_drops_marks_three_spreads_from_textured_paper():
+    """Texture widens the spread to 1.4826 x the median deviation (the standard deviation of normal noise)
+    plus a grey level: here 3 x (1.4826 x 0.02 + 1/255) = 0.1007. A mark 0.11 deep is ink, 0.09 is paper."""
+    ink = preprocess._background_surface(_paper_with_a_mark(64, 0.11, checker=0.02))
+    np.testing.assert_allclose(ink, 0.8, atol=1e-4)
+    paper = preprocess._background_surface(_paper_with_a_mark(64, 0.09, checker=0.02))
+    assert paper.min() < 0.79
+
+
+def test_paper_fit_stops_after_six_rounds_on_speckle_that_never_settles(monkeypatch):
+    """Bounded work on any picture: random speckle keeps changing which pixels look like paper, and the fit
+    still stops after six least-squares rounds; clean paper with a mark settles in two."""
+    fits = []
+    lstsq = np.linalg.lstsq
+    monkeypatch.setattr(np.linalg, "lstsq", lambda *args, **kwargs: fits.append(1) or lstsq(*args, **kwargs))
+    speckle = (np.random.default_rng(8).random((12, 12)) ** 4).astype(np.float32)
+    preprocess._background_surface(speckle)
+    assert len(fits) == 6
+    fits.clear()
+    preprocess._background_surface(_paper_with_a_mark(64, 0.2))
+    assert len(fits) == 2
+
+
 @pytest.mark.parametrize("background", [0, 100, 255])
 def test_ink_needs_a_contrast_of_24_grey_levels(background):
     """Fainter marks (a smudge, a shadow) are not ink: 23 grey levels from the paper is nothing drawn."""
@@ -1244,3 +1288,205 @@ def test_the_64_px_copy_of_the_ink_is_made_by_averaging_blocks(thickness, pen):
     mask = np.zeros((640, 640), bool)
     mask[300 : 300 + thickness] = True
     assert preprocess._thickest_stroke(mask) == pen
+
+
+# --------------------------------------------------------------------------
+# Scaling to 20 px, centring by the centre of mass, and the measured pen
+# --------------------------------------------------------------------------
+
+def test_a_digit_is_scaled_to_20_px_with_the_lanczos_filter():
+    """A seven drawn 40 px tall is halved with Lanczos, the sharp filter previews are shown with
+    (its negative ringing cut off): the network reads the same grey levels the user is shown."""
+    seven = np.kron(_graded_seven(), np.ones((2, 2), np.uint8))  # 40 x 24 px
+    out = to_mnist(_on_canvas(seven, (10, 20), shape=(64, 64)))
+    halved = Image.fromarray(seven.astype(np.float32) / 255, mode="F").resize((12, 20), Image.Resampling.LANCZOS)
+    _assert_pasted_and_centred(out, np.clip(np.asarray(halved), 0, None))
+
+
+@pytest.mark.parametrize("bottom", [221, 228, 256], ids=["two_181_px", "two_188_px", "two_216_px"])
+def test_the_centre_of_mass_is_that_of_the_ink_shown(bottom):
+    """Scaling leaves a little negative ringing around the strokes, which is cut off: the digit is
+    centred by the ink that is shown, its centre of mass within half a pixel of (14, 14)."""
+    out = to_mnist(draw_two(box=(70, 40, 200, bottom), width=4 if bottom < 250 else 6))
+    assert_mnist_like(out)
+    cy, cx = centre_of_mass(out)
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+
+
+def test_a_hairline_digit_on_a_big_picture_is_centred_by_its_centre_of_mass():
+    """A '7' drawn with a 1 px pen across a 1000 px picture: scaled to 20 px its ink adds up to less
+    than one full pixel, and it is still centred by its centre of mass, not by its box."""
+    picture = Image.new("L", (1000, 1000), 0)
+    ImageDraw.Draw(picture).line([(100, 50), (900, 50), (400, 950)], fill=255, width=1)
+    out = to_mnist(np.asarray(picture))
+    assert out is not None and out.max() == 1.0
+    cy, cx = centre_of_mass(out)
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+
+
+@pytest.mark.parametrize("edge, is_a_dot", [(125, True), (124, False)], ids=["half_the_peak", "just_below"])
+def test_pixels_at_half_the_peak_ink_count_for_the_measured_pen(edge, is_a_dot):
+    """A 10 px long bar, 3 px at full ink between two rows of edge ink: at exactly half the peak
+    (the level that counts a pixel as inked) the pen is 5 px and the bar, 9 < 2.5 x 5 px across, is a
+    dot; just below half the pen is 3 px and the bar (9 >= 2.5 x 3) is read."""
+    canvas = np.zeros((64, 64), np.uint8)
+    canvas[30:35, 20:30] = np.array([edge, 250, 250, 250, edge], np.uint8)[:, None]
+    assert (to_mnist(canvas) is None) == is_a_dot
+
+
+def test_a_short_thick_stroke_is_read_whichever_way_it_leans():
+    """An 8 px pen stroke 18 px long at 45 degrees, and the same stroke mirrored or turned: the pen is
+    measured alike in every direction (7 px: erosions treat all eight neighbours alike), so each of them,
+    21 px across, is read as a digit."""
+    stroke = pen_ink([pen_stroke(18, 135)], 8)
+    for name, ink in {"/": stroke, "\\": stroke[:, ::-1], "upside down": stroke[::-1], "turned": stroke.T}.items():
+        assert to_mnist(np.ascontiguousarray(ink)) is not None, name
+
+
+@pytest.mark.parametrize("shape", [(10, 10), (640, 640)], ids=["small", "measured_on_a_64_px_copy"])
+def test_no_ink_is_no_stroke(shape):
+    """No pixel inked (faint transparent ink read with min_ink_pixels=0): no disc fits, the thickest
+    stroke is 0 px, whatever the size of the mask."""
+    assert preprocess._thickest_stroke(np.zeros(shape, bool)) == 0
+
+
+# --------------------------------------------------------------------------
+# Big pictures: averaged down first, then turned grey and mapped
+# --------------------------------------------------------------------------
+
+
+def _checkered_blocks(means: np.ndarray, swing: np.ndarray) -> np.ndarray:
+    """Each value of ``means`` as a 2 x 2 block whose pixels differ by +-``swing`` but average to it."""
+    checker = np.array([[1, -1], [-1, 1]])
+    if means.ndim == 3:  # one block pattern per colour channel
+        return np.stack([_checkered_blocks(means[..., c], swing[..., c]) for c in range(means.shape[2])], axis=2)
+    return np.kron(means, np.ones((2, 2), np.int64)) + np.kron(swing, checker)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_a_big_colour_picture_is_read_at_the_grey_of_each_blocks_mean_colour(mode):
+    """2048 px wide is read at 1024: each working pixel is the grey level of its 2 x 2 block's mean colour
+    (the colours are averaged first, then turned grey, so no single pixel's rounding shifts it)."""
+    rng = np.random.default_rng(6)
+    means = rng.integers(20, 236, (2, 1024, 3))
+    swing = rng.integers(0, 20, (2, 1024, 3))
+    picture = Image.fromarray(_checkered_blocks(means, swing).astype(np.uint8)).convert(mode)  # opaque
+    expected = np.asarray(Image.fromarray(means.astype(np.uint8)).convert("L"))
+    copy = np.asarray(reading_copy(picture))
+    grey = copy if mode == "RGB" else copy[..., 0]
+    np.testing.assert_array_equal(grey, expected)
+
+
+@pytest.mark.parametrize("mode", ["I", "F"])
+def test_a_big_deep_picture_is_averaged_before_its_grey_levels_are_mapped(mode):
+    """A 32-bit integer or float picture 2048 px wide with one hot pixel (above 255, or above 1.0 for floats):
+    averaged with its block it is an ordinary level, so the picture is read at its block means, not
+    stretched (or, for floats, left unscaled) because of that one pixel."""
+    rng = np.random.default_rng(4)
+    means = rng.integers(20, 236, (2, 1024))
+    swing = rng.integers(0, 20, (2, 1024))
+    values = _checkered_blocks(means, swing)
+    values[0, 0] += 100  # the hot pixel: 276 or more; its block's mean is 25 higher, still below 255
+    means[0, 0] += 25
+    picture = Image.fromarray(values.astype(np.int32) if mode == "I" else (values / 255).astype(np.float32))
+    assert picture.mode == mode
+    np.testing.assert_array_equal(np.asarray(reading_copy(picture)), means)
+
+
+@pytest.mark.parametrize("size, working", [((1, 3000), (1, 1024)), ((1, 2049), (1, 1024))])
+def test_a_tall_picture_one_pixel_wide_stays_one_pixel_wide(size, working):
+    """Shrunk to the working side, a one-pixel column keeps its single pixel across (nothing is made up)."""
+    assert reading_copy(Image.new("L", size, 200)).size == working
+
+
+# --------------------------------------------------------------------------
+# Transparent canvases: the ink is the alpha channel
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("speck, counts", [(25, False), (26, True)], ids=["below_10_percent", "above"])
+def test_only_alpha_above_a_tenth_counts_for_the_box(speck, counts):
+    """On a transparent canvas a faint speck (alpha 25 of 255, under 10%) far from the digit is left out of
+    the bounding box; from alpha 26 on it is ink, and the digit is scaled down to make room for it."""
+    clean = _on_canvas(_graded_seven(), (22, 26))
+    specked = clean.copy()
+    specked[60, 60] = speck
+    out, reference = to_mnist(rgba_alpha(specked)), to_mnist(rgba_alpha(clean))
+    if counts:
+        assert not np.array_equal(out, reference)
+    else:
+        np.testing.assert_array_equal(out, reference)
+
+
+def test_strokes_on_a_transparent_canvas_read_exactly_as_on_a_black_one():
+    """The canvas's strokes give the network the very same input (bit for bit) whether the canvas is
+    transparent (the ink in the alpha channel) or black (the ink in the grey level)."""
+    ink = draw_two()
+    np.testing.assert_array_equal(to_mnist(rgba_alpha(ink)), to_mnist(ink))
+
+
+# --------------------------------------------------------------------------
+# The least ink that is a digit, with the defaults
+# --------------------------------------------------------------------------
+
+
+def test_a_ten_pixel_dash_is_the_least_ink_read_with_the_defaults():
+    """``min_ink_pixels`` is 10 by default: a 1 px dash of 10 pixels is read, one of 9 is nothing drawn."""
+    canvas = np.zeros((64, 64), np.uint8)
+    canvas[30, 20:30] = 255
+    assert to_mnist(canvas) is not None
+    canvas[30, 29] = 0
+    assert to_mnist(canvas) is None
+
+
+# --------------------------------------------------------------------------
+# Odd values: extremes, infinities, large offsets
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values, finite_expected",
+    [
+        ([[-3e38, 0.0], [3e38, -3e38]], [[0, 128], [255, 0]]),  # near float32's limits
+        ([[-5.0, -5.0], [np.inf, -5.0]], None),  # one level below 0 and an infinity
+    ],
+    ids=["float32_extremes", "constant_and_infinity"],
+)
+def test_extreme_and_infinite_values_are_read_without_numerical_warnings(values, finite_expected):
+    """Overflow and infinities are placed after the stretch: no RuntimeWarning reaches the person running
+    the app, and the picture is still read (the extremes of a huge range black and white)."""
+    picture = Image.fromarray(np.asarray(values, np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        copy = np.asarray(reading_copy(picture))
+    finite = np.isfinite(np.asarray(values))
+    if finite_expected is None:
+        assert (copy[finite] == 0).all()  # a single level below 0: black
+    else:
+        np.testing.assert_array_equal(copy, finite_expected)
+
+
+def test_a_deep_picture_with_a_large_offset_is_stretched_from_black_to_white():
+    """A 32-bit integer picture on a large pedestal (levels 100,000,001 to 100,000,101, e.g. a sensor's dark
+    level plus a faint image): its darkest pixel is shown black and its brightest white, never wrapped round."""
+    values = np.array([[100_000_001, 100_000_050], [100_000_101, 100_000_030]], np.int32)
+    copy = np.asarray(reading_copy(Image.fromarray(values)))
+    assert copy[0, 0] == 0 and copy[1, 0] == 255
+    assert copy[0, 1] > copy[1, 1] > 0  # in between, in order
+
+
+# --------------------------------------------------------------------------
+# Error messages name what was given
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("given, name", [("digit.png", "str"), ([[0, 255]], "list")])
+def test_a_non_image_input_is_named_in_the_error(given, name):
+    with pytest.raises(ValueError, match=rf"^Expected a NumPy array or a PIL image, got {name}\.$"):
+        to_mnist(given)
+
+
+def test_a_picture_mode_that_cannot_be_turned_grey_is_named_in_the_error():
+    """Pillow opens CIELab TIFFs (mode LAB) but cannot turn them grey: the message says which mode."""
+    with pytest.raises(ValueError, match=r"^Unsupported PIL image mode 'LAB'\.$"):
+        to_mnist(Image.new("LAB", (10, 10)))
