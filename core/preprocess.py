@@ -62,6 +62,7 @@ MIN_EXTENT = 0.04  # default min_extent of to_mnist
 DOT_SPAN = 2.5  # ink less than this many pen widths across is a dot or a tick, not a digit
 _DOT_SIDE = 64  # a picture's pen is measured on a copy of its ink at most this many px
 MIN_CONTRAST = 24 / 255  # weaker grey-level differences count as "no ink"
+_ROUNDING = 1e-4  # float32 rounding of a difference of grey levels (a 24-level mark may measure 23.999)
 BBOX_THRESHOLD = 0.1  # ink level that counts for the bounding box
 _ROW_CHUNK = 512  # rows converted at a time when a large array is not uint8
 _DEEP_GREY_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")  # more than 8 bits a pixel
@@ -314,10 +315,13 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise ValueError(f"Unsupported image array dtype {array.dtype}: expected uint8, integer or float.")
     offset, scale = _uint8_mapping(array)
+    # integers in float64 before the offset comes off, so levels on a large pedestal (10^8 + k) stay apart;
+    # floats in their own float32, whose levels are what the picture holds
+    working = np.float64 if np.issubdtype(array.dtype, np.integer) else np.float32
     out = np.empty(array.shape, dtype=np.uint8)
     for start in range(0, array.shape[0], _ROW_CHUNK):
         with np.errstate(invalid="ignore", over="ignore"):  # inf and NaN are placed after the stretch
-            mapped = (array[start : start + _ROW_CHUNK].astype(np.float32) - offset) * scale + 0.5
+            mapped = (array[start : start + _ROW_CHUNK].astype(working) - offset) * scale + 0.5
         out[start : start + _ROW_CHUNK] = np.clip(np.nan_to_num(mapped, nan=0.0, posinf=255.0, neginf=0.0), 0, 255)
     return out
 
@@ -335,7 +339,7 @@ def _uint8_mapping(array: np.ndarray) -> tuple[float, float]:
         return 0.0, 255.0
     if lo >= 0.0 and hi <= 255.0:
         return 0.0, 1.0
-    return lo, (255.0 / (hi - lo)) if hi > lo else 0.0
+    return lo, (255.0 / (hi - lo)) if hi > lo else 1.0
 
 
 def _limit_size(img: Image.Image) -> Image.Image:
@@ -345,8 +349,8 @@ def _limit_size(img: Image.Image) -> Image.Image:
         return img
     factor = WORK_SIDE / longer
     size = (max(1, round(img.width * factor)), max(1, round(img.height * factor)))
-    if img.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
-        img = _to_grey_modes(img)
+    if img.mode not in ("L", "LA", "RGB", "RGBA", "I", "F") or "transparency" in img.info:
+        img = _to_grey_modes(img)  # a transparent colour must be read before averaging blurs it
     return img.resize(size, Image.Resampling.BOX)
 
 
@@ -356,7 +360,7 @@ def _has_alpha(img: Image.Image) -> bool:
 
 def _to_grey_modes(img: Image.Image) -> Image.Image:
     """Convert any PIL mode to 8-bit ``L`` or, if it has alpha, ``LA``."""
-    if img.mode in ("L", "LA"):
+    if img.mode == "LA" or (img.mode == "L" and "transparency" not in img.info):
         return img
     if img.mode in _DEEP_GREY_MODES:
         # High bit-depth greys: let the array path decide the value range.
@@ -381,7 +385,11 @@ def _ink_map(img: Image.Image) -> np.ndarray:
     if img.mode == "LA":
         alpha = np.asarray(img.getchannel("A"))
         if alpha.min() < 255:
-            return alpha.astype(np.float32) / 255.0
+            # a see-through pen is ink as much as an opaque one, relative to its strongest stroke (as for
+            # grey levels); a mark fainter than MIN_CONTRAST is nothing drawn
+            ink = alpha.astype(np.float32) / 255.0
+            peak = float(ink.max())
+            return ink / peak if peak >= MIN_CONTRAST - _ROUNDING else np.zeros_like(ink)
         img = img.getchannel("L")
     return _ink_from_grey(np.asarray(img).astype(np.float32) / 255.0)
 
@@ -394,7 +402,7 @@ def _ink_from_grey(grey: np.ndarray) -> np.ndarray:
     distance = np.clip(sign * residual, 0.0, None)
     contrast = float(distance.max())
     sigma = _noise_sigma(residual)
-    if contrast < max(MIN_CONTRAST, 8.0 * sigma):  # nothing stands out from the noise
+    if contrast < max(MIN_CONTRAST, 8.0 * sigma) - _ROUNDING:  # nothing stands out from the noise
         return np.zeros_like(grey)
     threshold = contrast * _texture_threshold(distance / contrast, sigma / contrast)
     distance = np.clip(distance - threshold, 0.0, None)

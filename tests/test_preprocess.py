@@ -990,10 +990,24 @@ def test_ink_needs_a_contrast_of_24_grey_levels(background):
     """Fainter marks (a smudge, a shadow) are not ink: 23 grey levels from the paper is nothing drawn."""
     seven = (_graded_seven() > 0).astype(np.int64)
     sign = -1 if background > 127 else 1
-    faint, clear = (_on_canvas((seven * level).astype(np.uint8), (22, 26)) for level in (23, 25 if background else 24))
+    faint, clear = (_on_canvas((seven * level).astype(np.uint8), (22, 26)) for level in (23, 24))
     assert to_mnist((background + sign * faint.astype(np.int64)).astype(np.uint8)) is None
     out = to_mnist((background + sign * clear.astype(np.int64)).astype(np.uint8))
     _assert_pasted_and_centred(out, _graded_seven() > 0)
+
+
+@pytest.mark.parametrize("sign", [-1, 1], ids=["dark_ink", "light_ink"])
+def test_a_mark_24_grey_levels_from_the_paper_is_ink_on_paper_of_every_level(sign):
+    """Whatever the paper's grey level, 24 levels darker (or lighter) is a mark and 23 is nothing: rounding
+    in the paper fit must not make 24 levels count as 23.999."""
+    seven = (_graded_seven() > 0).astype(np.int64)
+    unread = []
+    for paper in range(24, 256) if sign < 0 else range(0, 232):
+        for level, read in ((24, True), (23, False)):
+            canvas = paper + sign * _on_canvas(seven.astype(np.uint8), (22, 26)).astype(np.int64) * level
+            if (to_mnist(canvas.astype(np.uint8)) is not None) != read:
+                unread.append((paper, level))
+    assert unread == []
 
 
 @pytest.mark.parametrize("scale", [1, 2], ids=["canvas_64", "canvas_2048_read_at_1024"])
@@ -1490,3 +1504,43 @@ def test_a_picture_mode_that_cannot_be_turned_grey_is_named_in_the_error():
     """Pillow opens CIELab TIFFs (mode LAB) but cannot turn them grey: the message says which mode."""
     with pytest.raises(ValueError, match=r"^Unsupported PIL image mode 'LAB'\.$"):
         to_mnist(Image.new("LAB", (10, 10)))
+
+
+def test_infinities_in_a_picture_of_one_level_are_white_and_black():
+    """+inf is shown white and -inf black even when every finite pixel has the same level outside 0..255."""
+    values = np.array([[-5.0, -5.0], [np.inf, -np.inf]], np.float32)
+    np.testing.assert_array_equal(np.asarray(reading_copy(Image.fromarray(values))), [[0, 0], [255, 0]])
+
+
+def test_every_level_of_a_deep_picture_on_a_large_pedestal_stays_apart():
+    """256 levels on a pedestal of 10^8 (a sensor's dark level): each its own grey, in order."""
+    values = np.arange(100_000_000, 100_000_256, dtype=np.int32).reshape(16, 16)
+    np.testing.assert_array_equal(np.asarray(reading_copy(Image.fromarray(values))), np.arange(256).reshape(16, 16))
+
+
+@pytest.mark.parametrize("side", [280, 2048], ids=["small", "read_at_1024"])
+def test_a_grey_picture_with_a_transparent_colour_is_read_by_its_transparency(side):
+    """A grey PNG whose white is marked transparent (tRNS), with light-grey ink: the ink is what is not
+    transparent, as for the same picture in colour, and as the preview shows it."""
+    ink = np.asarray(Image.fromarray(draw_two()).resize((side, side), Image.Resampling.NEAREST)) > 127
+    grey = Image.fromarray(np.where(ink, 240, 255).astype(np.uint8))
+    grey.info["transparency"] = 255
+    colour = grey.convert("RGB")
+    colour.info["transparency"] = (255, 255, 255)
+    see_through = Image.fromarray(np.stack([np.asarray(grey), np.where(ink, 255, 0).astype(np.uint8)], axis=2))
+    read = to_mnist(grey)
+    assert read is not None and corr(read, to_mnist(draw_two())) > 0.95
+    np.testing.assert_array_equal(read, to_mnist(colour))
+    np.testing.assert_array_equal(read, to_mnist(see_through))  # as if its transparency were an alpha channel
+
+
+@pytest.mark.parametrize("opacity", [100, 30])
+def test_a_see_through_pen_on_a_transparent_canvas_reads_like_an_opaque_one(opacity):
+    """Ink drawn at 40% (or 12%) opacity is as much a digit as opaque ink: read relative to its strongest
+    stroke, as grey ink is. Fainter than 24 levels of 255 it is nothing drawn, as on paper."""
+    stroke = draw_two() > 0
+    opaque = to_mnist(rgba_alpha(np.where(stroke, 255, 0).astype(np.uint8)))
+    faint = to_mnist(rgba_alpha(np.where(stroke, opacity, 0).astype(np.uint8)))
+    np.testing.assert_allclose(faint, opaque, atol=1e-6)
+    assert to_mnist(rgba_alpha(np.where(stroke, 24, 0).astype(np.uint8))) is not None
+    assert to_mnist(rgba_alpha(np.where(stroke, 23, 0).astype(np.uint8))) is None
