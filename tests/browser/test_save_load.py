@@ -3,6 +3,7 @@ import random
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from browser_helpers import (alert, assert_no_exception, expect, main, metric_value, open_page, set_epochs,
                              set_training_examples, sidebar, wait_for_app)
@@ -26,6 +27,20 @@ def upload(details, path):
     details.locator("input[type=file]").set_input_files(str(path))
 
 
+def _download(page, button, clicks=2):
+    """The file the browser gets from a download button. On a loaded machine a first click has been
+    seen to start no download (once in three runs of the whole suite); a person clicks again, and so
+    does this, once, so that a button that never downloads still fails."""
+    for click in range(clicks):
+        try:
+            with page.expect_download(timeout=30_000) as download_info:
+                button.click()
+            return download_info.value
+        except PlaywrightTimeoutError:
+            if click == clicks - 1:
+                raise
+
+
 def test_download_then_upload_the_network(page, app_url, tmp_path):
     # a freshly trained network, so that the round trip is told apart from the default one
     open_page(page, app_url, "train")
@@ -40,9 +55,7 @@ def test_download_then_upload_the_network(page, app_url, tmp_path):
     wait_for_app(page)
 
     save = open_expander(page, "Save this network")
-    with page.expect_download() as download_info:
-        save.get_by_role("button", name="Download (.npz)").click()
-    download = download_info.value
+    download = _download(page, save.get_by_role("button", name="Download (.npz)"))
     assert download.suggested_filename == "run-1.npz"
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
