@@ -122,23 +122,14 @@ def test_unknown_choices_are_refused(option, value, what):
 
 
 # ----- gradient check ------------------------------------------------------------------------
-def _pre_activations(net, X):
-    """Hidden-layer pre-activations z for rows X (float64 net)."""
-    zs, a = [], X
-    for w, b in zip(net.weights[:-1], net.biases[:-1]):
-        z = a @ w.T + b
-        zs.append(z)
-        a = {"sigmoid": lambda v: 1 / (1 + np.exp(-v)), "tanh": np.tanh, "relu": lambda v: np.maximum(v, 0)}[net.hidden](z)
-    return zs
-
-
-def _inputs_away_from_kinks(net, rng, n=7, margin=1e-3):
-    """Inputs whose hidden pre-activations are all at least ``margin`` from zero (relu's kink)."""
-    for _ in range(1000):
-        X = rng.normal(size=(n, net.sizes[0]))
-        if all(np.abs(z).min() > margin for z in _pre_activations(net, X)):
-            return X
-    raise AssertionError("could not find inputs away from relu kinks")
+def _rows_away_from_kinks(net, rng, n, dtype=np.float64, margin=1e-3):
+    """n input rows of ``dtype`` whose hidden pre-activations are all at least ``margin`` from zero: relu's
+    kink, where neither finite differences nor float32 rounding agree on a side."""
+    X = rng.normal(size=(4 * n, net.sizes[0])).astype(dtype)
+    zs, _ = reference.feedforward(net, X.astype(np.float64))
+    clear = np.all([np.abs(z).min(axis=0) > margin for z in zs[:-1]], axis=0) if len(zs) > 1 else np.ones(len(X), bool)
+    assert clear.sum() >= n, "could not find inputs away from relu kinks"
+    return np.ascontiguousarray(X[clear][:n])
 
 
 def _relative_error(a, b):
@@ -155,7 +146,7 @@ def test_gradients_match_finite_differences(hidden, output_cost, depth):
     net = Net(sizes, hidden=hidden, output=output, cost=cost, init="xavier", seed=depth, dtype=np.float64)
     for b in net.biases:  # non-zero biases, so their gradients are tested too
         b[:] = rng.normal(scale=0.5, size=b.shape)
-    X = _inputs_away_from_kinks(net, rng)
+    X = _rows_away_from_kinks(net, rng, 7)
     y = rng.integers(0, sizes[-1], len(X))
 
     grads_w, grads_b = net.gradients(X, y)
@@ -193,7 +184,7 @@ def test_input_gradient_matches_finite_differences_of_log_probability(hidden, ou
     sizes = DEPTH_SIZES[depth]
     rng = np.random.default_rng(depth)
     net = Net(sizes, hidden=hidden, output=output, init="xavier", seed=5, dtype=np.float64)
-    X = _inputs_away_from_kinks(net, rng, n=3)
+    X = _rows_away_from_kinks(net, rng, 3)
     targets = np.array([0, 3, 1])
     gradient = net.input_gradient(X, targets)
     assert gradient.shape == X.shape
@@ -235,16 +226,6 @@ def _engine(net, direct, monkeypatch):
     return engine, taken
 
 
-def _batch_away_from_kinks(net, rng, m, dtype=np.float64, margin=1e-3):
-    """m examples of ``dtype`` whose hidden pre-activations are all at least ``margin`` from zero, so that
-    rounding in float32 cannot put a relu unit on the other side of its kink in one engine and not the other."""
-    X = rng.normal(size=(4 * m, net.sizes[0])).astype(dtype)
-    zs, _ = reference.feedforward(net, X.astype(np.float64))
-    clear = np.all([np.abs(z).min(axis=0) > margin for z in zs[:-1]], axis=0) if len(zs) > 1 else np.ones(len(X), bool)
-    assert clear.sum() >= m
-    return np.ascontiguousarray(X[clear][:m]), rng.integers(0, net.sizes[-1], m)
-
-
 def _close(actual, expected, dtype):
     assert actual.dtype == dtype and actual.shape == expected.shape
     assert _relative_error(actual.astype(np.float64), expected) < (1e-12 if dtype == np.float64 else 2e-5)
@@ -266,7 +247,7 @@ def test_training_engine_equals_the_books_backpropagation(hidden, output_cost, d
     exact.biases = [b.astype(np.float64) for b in net.biases]
     engine, taken = _engine(net, direct, monkeypatch)
     for m in (ENGINE_BATCH, 37, ENGINE_BATCH):  # a full batch, an epoch's shorter last one, a full one again
-        X, labels = _batch_away_from_kinks(exact, rng, m, dtype)
+        X, labels = _rows_away_from_kinks(exact, rng, m, dtype), rng.integers(0, net.sizes[-1], m)
         zs, activations = reference.feedforward(exact, X.astype(np.float64))
         _close(engine.forward(X), activations[-1].T, dtype)
 
@@ -292,7 +273,7 @@ def test_training_engine_adds_the_step_into_the_optimisers_targets(direct, monke
               seed=3, dtype=np.float64)
     rng = np.random.default_rng(3)
     engine, _ = _engine(net, direct, monkeypatch)
-    X, labels = _batch_away_from_kinks(net, rng, ENGINE_BATCH)
+    X, labels = _rows_away_from_kinks(net, rng, ENGINE_BATCH), rng.integers(0, 10, ENGINE_BATCH)
     nabla_w, nabla_b = reference.backprop(net, X, labels)
     weights_before = [w.copy() for w in net.weights]
     velocity = rng.normal(size=net.weights[2].shape)
